@@ -27,8 +27,11 @@ def lint_tool(project: Project) -> bool:
     ruff, mypy = venv_bin(project.venv_dir, "ruff"), venv_bin(project.venv_dir, "mypy")
     return not any(
         [
-            _run([ruff, "check", "seriestool", "tests"], project.root),
-            _run([ruff, "format", "--check", "seriestool", "tests"], project.root),
+            _run([ruff, "check", "seriestool", "tests", "benchmarks", "demo"], project.root),
+            _run(
+                [ruff, "format", "--check", "seriestool", "tests", "benchmarks", "demo"],
+                project.root,
+            ),
             _run([mypy, "seriestool"], project.root),
         ]
     )

@@ -28,7 +28,7 @@ def _installed_version(env_dir: Path, package: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def _ensure(
+def ensure_env(
     project: Project,
     env_dir: Path,
     requirements: Path,
@@ -77,11 +77,11 @@ def _ensure(
 
 def ensure_venv(project: Project, wheel: Path | None) -> Path:
     """``.venv``: the patched wheel, ``install_with`` from base.toml, requirements/test.txt."""
-    return _ensure(
+    return ensure_env(
         project, project.venv_dir, project.test_requirements, list(project.base.install_with), wheel
     )
 
 
 def ensure_lint_venv(project: Project) -> Path:
     """``build/lint-venv``: upstream's mypy hook environment (requirements/lint.txt)."""
-    return _ensure(project, project.lint_venv_dir, project.lint_requirements, [])
+    return ensure_env(project, project.lint_venv_dir, project.lint_requirements, [])

@@ -1,0 +1,93 @@
+"""The two builds that every benchmark compares, each in a venv of its own.
+
+- ``build/bench/pristine``: ``distributed==2026.8.0`` from PyPI, as users have it today;
+- ``build/bench/patched``: the wheel that ``python3 -m seriestool build`` makes from
+  ``patches/``.
+
+Both get ``dask[distributed]==2026.8.0`` and ``requirements/bench.txt``. A benchmark runs
+the same measurement code in both interpreters, alternating between them, and compares.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from seriestool.build import build_wheel  # noqa: E402
+from seriestool.project import Project  # noqa: E402
+from seriestool.tree import patched_tree  # noqa: E402
+from seriestool.venv import ensure_env, venv_bin  # noqa: E402
+
+BUILDS = ("pristine", "patched")
+RESULTS = ROOT / "build" / "bench"
+
+
+def builds() -> dict[str, Path]:
+    """Build the patched wheel and make sure both venvs are up to date.
+
+    Returns the python interpreter of each build.
+    """
+    project = Project.load(ROOT)
+    requirements = ROOT / "requirements" / "bench.txt"
+    with patched_tree(project) as tree:
+        wheel = build_wheel(project, tree)
+    install_with = list(project.base.install_with)
+    pristine = ensure_env(
+        project,
+        RESULTS / "pristine",
+        requirements,
+        [project.base.requirement, *install_with],
+    )
+    patched = ensure_env(project, RESULTS / "patched", requirements, install_with, wheel)
+    for python in (pristine, patched):
+        assert python == venv_bin(python.parents[1], "python")
+    return {"pristine": pristine, "patched": patched}
+
+
+def run_in(python: Path, script: Path, *args: str, timeout: float = 1800) -> Any:
+    """Run ``script --measure args...`` with ``python``; its last stdout line is JSON."""
+    proc = subprocess.run(
+        [str(python), str(script), "--measure", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-5000:])
+        raise SystemExit(f"{script.name} --measure {' '.join(args)} failed in {python}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def version(python: Path) -> str:
+    return subprocess.run(
+        [str(python), "-c", "import distributed; print(distributed.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def machine() -> dict[str, Any]:
+    import os
+    import platform
+
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "system": platform.system(),
+    }
+
+
+def save(name: str, data: Any) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    return path

@@ -1,0 +1,160 @@
+"""Scheduler overhead of worker pinning, patched build vs pristine 2026.8.0.
+
+In-process, no network: a Scheduler that is constructed but not started, holding
+synthetic WorkerState objects. Measures, per call:
+
+- ``workers_to_close()`` (memory_ratio form, as ``Adaptive`` with no target) and
+  ``workers_to_close(n=...)`` and ``workers_to_close(key=...)``: the retirement
+  selection, with 100, 1,000 and 5,000 workers and 0, 10 and 100 active shuffle runs;
+- on the patched build, ``pin_workers`` + ``unpin_workers`` of a 1,000-worker run.
+
+An active shuffle run is emulated the way each build sees it: on pristine, an entry in
+``ShuffleSchedulerPlugin.active_shuffles`` whose participants upstream's
+``valid_workers_downscaling`` hook unions on every call; on the patched build, the
+run's pins. Each run involves a different 1% slice of the workers.
+
+Usage: python3 benchmarks/scheduler_overhead.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+WORKER_COUNTS = (100, 1_000, 5_000)
+RUN_COUNTS = (0, 10, 100)
+
+
+def measure(n_workers: int, n_runs: int, repeat: int) -> dict[str, Any]:
+    """Runs inside the build under test."""
+    import asyncio
+    import timeit
+    from types import SimpleNamespace
+
+    async def main() -> dict[str, Any]:
+        from distributed import Scheduler
+        from distributed.core import Status
+        from distributed.scheduler import WorkerState
+
+        s = Scheduler(validate=False, dashboard=False, dashboard_address=":0")
+        for i in range(n_workers):
+            addr = f"tcp://10.{i // 65536}.{i // 256 % 256}.{i % 256}:4000"
+            s.workers[addr] = WorkerState(
+                address=addr,
+                status=Status.running,
+                pid=i,
+                name=f"w{i}",
+                nthreads=2,
+                memory_limit=2**33,
+                local_directory="/tmp",
+                nanny=None,
+                server_id=f"w{i}",
+                scheduler=s,
+            )
+        addresses = list(s.workers)
+        patched = hasattr(s, "pin_workers")
+        size = max(1, n_workers // 100)
+        for r in range(n_runs):
+            run = [addresses[(r * size + j) % n_workers] for j in range(size)]
+            if patched:
+                s.pin_workers(f"shuffle-{r}", run)
+            else:
+                s.plugins["shuffle"].active_shuffles[f"s{r}"] = SimpleNamespace(
+                    participating_workers=set(run)
+                )
+
+        def host(ws: Any) -> str:
+            return ws.host
+
+        calls = {
+            "workers_to_close()": lambda: s.workers_to_close(),
+            "workers_to_close(n=)": lambda: s.workers_to_close(n=n_workers // 2),
+            "workers_to_close(key=)": lambda: s.workers_to_close(key=host),
+        }
+        if patched and n_workers >= 1000:
+            run = addresses[:1000]
+            calls["pin+unpin 1000 workers"] = lambda: (
+                s.pin_workers("bench", run),
+                s.unpin_workers("bench"),
+            )
+        out: dict[str, Any] = {}
+        for name, fn in calls.items():
+            number = max(1, 20_000 // n_workers)
+            out[name] = min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+        s.plugins["shuffle"].active_shuffles.clear()
+        return out
+
+    return asyncio.run(main())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="alternations per cell")
+    parser.add_argument("--repeat", type=int, default=5, help="timeit repeats per run")
+    parser.add_argument("--measure", nargs=3, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        import json
+
+        print(json.dumps(measure(*args.measure)))
+        return 0
+
+    import envs
+
+    pythons = envs.builds()
+    script = Path(__file__).resolve()
+    rows = []
+    print(f"{'workers':>7} {'runs':>4}  {'call':<24} {'pristine':>10} {'patched':>10} {'ratio':>6}")
+    for n_workers in WORKER_COUNTS:
+        for n_runs in RUN_COUNTS:
+            samples: dict[str, dict[str, list[float]]] = {b: {} for b in envs.BUILDS}
+            for _ in range(args.rounds):
+                for build in envs.BUILDS:  # alternate, so drift hits both builds
+                    out = envs.run_in(
+                        pythons[build],
+                        script,
+                        str(n_workers),
+                        str(n_runs),
+                        str(args.repeat),
+                    )
+                    for call, seconds in out.items():
+                        samples[build].setdefault(call, []).append(seconds)
+            for call, patched in samples["patched"].items():
+                p = statistics.median(patched)
+                row: dict[str, Any] = {
+                    "workers": n_workers,
+                    "runs": n_runs,
+                    "call": call,
+                    "patched_s": p,
+                }
+                if call in samples["pristine"]:
+                    u = statistics.median(samples["pristine"][call])
+                    row.update(pristine_s=u, ratio=p / u)
+                    print(
+                        f"{n_workers:>7} {n_runs:>4}  {call:<24} {u * 1e3:>8.3f}ms "
+                        f"{p * 1e3:>8.3f}ms {p / u:>6.2f}"
+                    )
+                else:
+                    print(
+                        f"{n_workers:>7} {n_runs:>4}  {call:<24} {'-':>10} "
+                        f"{p * 1e3:>8.3f}ms {'-':>6}"
+                    )
+                rows.append(row)
+    path = envs.save(
+        "scheduler_overhead",
+        {
+            "machine": envs.machine(),
+            "versions": {b: envs.version(p) for b, p in pythons.items()},
+            "rounds": args.rounds,
+            "rows": rows,
+        },
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
