@@ -29,11 +29,14 @@ from typing import Any
 VARIANTS = ("adaptive", "external")
 
 
-def run_scenario(variant: str, shuffles: int = 3, seed: int = 0) -> dict[str, Any]:
+def run_scenario(
+    variant: str, shuffles: int = 3, seed: int = 0, shuffle_timeout: float = 120
+) -> dict[str, Any]:
     """Run one scenario in this interpreter, with whatever distributed it has."""
     import asyncio
     import random
     import time
+    from collections import Counter
     from itertools import pairwise
 
     import dask.dataframe as dd
@@ -110,6 +113,15 @@ def run_scenario(variant: str, shuffles: int = 3, seed: int = 0) -> dict[str, An
                     if retired:
                         await cluster.scale_down([name])
 
+            def state() -> str:
+                tasks = Counter(ts.state for ts in s.tasks.values())
+                workers = {w: (ws.status.name, sorted(ws.pinned_by)) for w, ws in s.workers.items()}
+                runs = {
+                    k: (r.run_id, sorted(r.participating_workers))
+                    for k, r in plugin.active_shuffles.items()
+                }
+                return f"tasks {dict(tasks)}, workers {workers}, runs {runs}"
+
             background = [asyncio.create_task(sample())]
             if variant == "adaptive":
                 cluster.adapt(
@@ -138,9 +150,11 @@ def run_scenario(variant: str, shuffles: int = 3, seed: int = 0) -> dict[str, An
                 shuffled = df.shuffle("k", shuffle_method="p2p")
                 try:
                     result = client.persist(shuffled)
-                    await wait(result)
+                    await wait(result, timeout=shuffle_timeout)
                     rows += int(await client.compute(result.shape[0]))
                     del result
+                except TimeoutError:  # a stuck shuffle: say what the scheduler saw
+                    failures.append(f"no result after {shuffle_timeout}s: {state()}")
                 except Exception as e:  # a shuffle that fails for good
                     failures.append(f"{type(e).__name__}: {e}")
             wall = time.perf_counter() - t0
