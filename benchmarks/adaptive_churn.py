@@ -187,7 +187,8 @@ def run_scenario(
 
     ShuffleSchedulerPlugin._create = counting_create  # type: ignore[method-assign]
     try:
-        return asyncio.run(main())
+        # Never hang: a stuck shuffle is reported above; this bounds the rest too
+        return asyncio.run(asyncio.wait_for(main(), shuffles * shuffle_timeout + 120))
     finally:
         ShuffleSchedulerPlugin._create = original_create  # type: ignore[method-assign]
 
