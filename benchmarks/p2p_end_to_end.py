@@ -50,16 +50,18 @@ def measure(runs: int) -> dict[str, list[float]]:
             x = client.persist(x)
             await wait(x)
 
+            # Each run adds its own number first, so that no run finds the keys of
+            # another one still in memory
             workloads = {
-                "dataframe shuffle": lambda: df.shuffle("k", shuffle_method="p2p"),
-                "array rechunk": lambda: x.rechunk((100, 4000), method="p2p"),
+                "dataframe shuffle": lambda i: df.assign(run=i).shuffle("k", shuffle_method="p2p"),
+                "array rechunk": lambda i: (x + i).rechunk((100, 4000), method="p2p"),
             }
             out: dict[str, list[float]] = {}
             for name, make in workloads.items():
                 times = []
                 for i in range(runs + 1):
                     start = time.perf_counter()
-                    result = client.persist(make())
+                    result = client.persist(make(i))
                     await wait(result)
                     elapsed = time.perf_counter() - start
                     del result
