@@ -187,10 +187,27 @@ def run_scenario(
 
     ShuffleSchedulerPlugin._create = counting_create  # type: ignore[method-assign]
     try:
-        # Never hang: a stuck shuffle is reported above; this bounds the rest too
-        return asyncio.run(asyncio.wait_for(main(), shuffles * shuffle_timeout + 120))
+        return asyncio.run(bounded(main(), shuffles * shuffle_timeout + 120))
     finally:
         ShuffleSchedulerPlugin._create = original_create  # type: ignore[method-assign]
+
+
+async def bounded(coro: Any, timeout: float) -> Any:
+    """Never hang: a stuck shuffle is reported by ``run_scenario``; anything else stuck
+    past ``timeout`` gets the stacks of all tasks printed, then a TimeoutError.
+    """
+    import asyncio
+
+    task = asyncio.ensure_future(coro)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        print(f"scenario still running after {timeout}s; tasks:", file=sys.stderr)
+        for t in asyncio.all_tasks():
+            print(f"-- {t!r}", file=sys.stderr)
+            t.print_stack(limit=15, file=sys.stderr)
+        task.cancel()
+        raise TimeoutError(f"scenario still running after {timeout}s")
+    return task.result()
 
 
 def summary(result: dict[str, Any]) -> str:
