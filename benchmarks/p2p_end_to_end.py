@@ -11,6 +11,7 @@ Usage: python3 benchmarks/p2p_end_to_end.py [--rounds N] [--runs N]
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 from pathlib import Path
@@ -96,20 +97,33 @@ def main() -> int:
             for name, times in envs.run_in(pythons[build], script, str(args.runs)).items():
                 samples[build].setdefault(name, []).extend(times)
     rows: list[dict[str, Any]] = []
+    rng = random.Random(0)
+
+    def ratio_ci(patched: list[float], pristine: list[float]) -> tuple[float, float]:
+        """95% bootstrap interval of the ratio of medians"""
+        ratios = sorted(
+            statistics.median(rng.choices(patched, k=len(patched)))
+            / statistics.median(rng.choices(pristine, k=len(pristine)))
+            for _ in range(5000)
+        )
+        return ratios[125], ratios[4874]
+
     print(
         f"{'workload':<18} {'pristine':>9} {'patched':>9} {'ratio':>6}  (median of "
-        f"{args.rounds * args.runs} runs each)"
+        f"{args.rounds * args.runs} runs each; 95% bootstrap interval of the ratio)"
     )
     for name in samples["patched"]:
         u = statistics.median(samples["pristine"][name])
         p = statistics.median(samples["patched"][name])
-        print(f"{name:<18} {u:>8.2f}s {p:>8.2f}s {p / u:>6.3f}")
+        low, high = ratio_ci(samples["patched"][name], samples["pristine"][name])
+        print(f"{name:<18} {u:>8.2f}s {p:>8.2f}s {p / u:>6.3f}  [{low:.2f}, {high:.2f}]")
         rows.append(
             {
                 "workload": name,
                 "pristine_s": u,
                 "patched_s": p,
                 "ratio": p / u,
+                "ratio_95ci": [low, high],
                 "samples": {b: samples[b][name] for b in envs.BUILDS},
             }
         )
