@@ -97,10 +97,19 @@ def run_scenario(
                     )
                     await asyncio.sleep(0.05)
 
+            stop = asyncio.Event()
+
             async def external_autoscaler() -> None:
+                # Stopped through ``stop``, never cancelled: cancelling it while it
+                # awaits cluster.scale_down() would cancel Worker.close() half-way and
+                # leave a worker that never finishes closing (cluster close then hangs)
                 rng = random.Random(seed)
-                while True:
-                    await asyncio.sleep(0.3)
+                while not stop.is_set():
+                    try:
+                        await asyncio.wait_for(stop.wait(), 0.3)
+                        break
+                    except TimeoutError:
+                        pass
                     if len(s.workers) <= 1:
                         continue
                     address = rng.choice(sorted(s.workers))
@@ -163,8 +172,8 @@ def run_scenario(
             deadline = time.monotonic() + 10
             while len(s.workers) > 1 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            for task in background:
-                task.cancel()
+            stop.set()
+            background[0].cancel()  # the sampler; the autoscaler stops by itself
             await asyncio.gather(*background, return_exceptions=True)
             if cluster._adaptive is not None:
                 cluster._adaptive.stop()
