@@ -77,13 +77,22 @@ def make_pristine(project: Project, dest: Path) -> None:
         f.write("__pycache__/\n.pytest_cache/\n.hypothesis/\n.mypy_cache/\n.ruff_cache/\n")
 
 
-def apply_patches(tree: Path, patches: list[Path]) -> None:
-    """``git am`` each patch as one commit; the error names the patch and the file."""
+def apply_patches(tree: Path, patches: list[Path], *, upstream: bool = False) -> None:
+    """``git am`` each patch as one commit; the error names the patch and the file.
+
+    With ``upstream``, ``tree`` is the user's checkout of dask/distributed: patches are
+    applied three-way (``-3``) with the user's git configuration, and a failed ``am`` is
+    aborted.
+    """
+    am = ["am", "-3"] if upstream else ["am"]
     for patch in patches:
-        proc = git(tree, "am", "--keep", "--keep-cr", str(patch), check=False)
+        proc = git(tree, *am, "--keep", "--keep-cr", str(patch), user=upstream, check=False)
         if proc.returncode != 0:
             reason = am_failure_reason((proc.stdout + proc.stderr).decode(errors="replace"))
-            raise SeriesError(f"patch {patch.name} does not apply: {reason}")
+            if upstream:
+                git(tree, "am", "--abort", user=True, check=False)
+            where = f" to {tree}" if upstream else ""
+            raise SeriesError(f"patch {patch.name} does not apply{where}: {reason}")
 
 
 @contextmanager
@@ -268,13 +277,8 @@ def find_offset(original: bytes, applied: bytes) -> str | None:
 
 def check(project: Project) -> int:
     """Listing, clean apply (no offset) and byte-stable re-export; returns the patch count."""
-    paths = listed_patches(project)
-    originals = read_patches(paths)
-    with temp_dir(project, "check") as tmp:
-        tree = tmp / "tree"
-        tree.mkdir()
-        make_pristine(project, tree)
-        apply_patches(tree, paths)
+    originals = read_patches(listed_patches(project))
+    with patched_tree(project) as tree:
         exported = export_commits(tree)
     for (name, data), (_, again) in zip(originals, exported, strict=True):
         offset = find_offset(data, again)
@@ -293,7 +297,7 @@ def check(project: Project) -> int:
     series_text = project.series_file.read_text()
     if render_series(parse_series(series_text), [n for n, _ in exported]) != series_text:
         raise SeriesError(f"{project.rel(project.series_file)} differs from its export")
-    return len(paths)
+    return len(originals)
 
 
 def touched_files(tree: Path, *, added_only: bool = False) -> list[str]:

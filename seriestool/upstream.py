@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .git import (
-    am_failure_reason,
     git,
     git_text,
     is_repo_root,
@@ -14,6 +13,7 @@ from .git import (
 )
 from .project import Project, SeriesError
 from .series import listed_patches
+from .tree import apply_patches
 
 
 def upstream(project: Project, checkout: Path, branch: str) -> tuple[int, str]:
@@ -47,21 +47,10 @@ def upstream(project: Project, checkout: Path, branch: str) -> tuple[int, str]:
         or start
     )
     git(checkout, "checkout", "--quiet", "-b", branch, user=True)
-    for patch in patches:
-        proc = git(
-            checkout,
-            "am",
-            "-3",
-            "--keep",
-            "--keep-cr",
-            str(patch),
-            user=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            reason = am_failure_reason((proc.stdout + proc.stderr).decode(errors="replace"))
-            git(checkout, "am", "--abort", user=True, check=False)
-            git(checkout, "checkout", "--quiet", "--force", previous, user=True, check=False)
-            git(checkout, "branch", "--quiet", "-D", branch, user=True, check=False)
-            raise SeriesError(f"patch {patch.name} does not apply to {checkout}: {reason}")
+    try:
+        apply_patches(checkout, patches, upstream=True)
+    except SeriesError:
+        git(checkout, "checkout", "--quiet", "--force", previous, user=True, check=False)
+        git(checkout, "branch", "--quiet", "-D", branch, user=True, check=False)
+        raise
     return len(patches), start
