@@ -6,7 +6,10 @@ synthetic WorkerState objects. Measures, per call:
 - ``workers_to_close()`` (memory_ratio form, as ``Adaptive`` with no target) and
   ``workers_to_close(n=...)`` and ``workers_to_close(key=...)``: the retirement
   selection, with 100, 1,000 and 5,000 workers and 0, 10 and 100 active shuffle runs;
-- on the patched build, ``pin_workers`` + ``unpin_workers`` of a 1,000-worker run.
+- on the patched build, ``pin_workers`` + ``unpin_workers`` of a 1,000-worker run;
+- the shuffle scheduler plugin's ``transition`` hook for a task that is not a shuffle's
+  (the scheduler calls it on every transition of every task; the series makes it look
+  at transitions to memory).
 
 An active shuffle run is emulated the way each build sees it: on pristine, an entry in
 ``ShuffleSchedulerPlugin.active_shuffles`` whose participants upstream's
@@ -80,9 +83,18 @@ def measure(n_workers: int, n_runs: int, repeat: int) -> dict[str, Any]:
                 s.pin_workers("bench", run),
                 s.unpin_workers("bench"),
             )
+        numbers = dict.fromkeys(calls, max(1, 20_000 // n_workers))
+        if n_workers == 1000 and n_runs == 0:
+            # The only work the series adds per task: the hook runs on every
+            # transition of every task, whether or not it belongs to a shuffle
+            plugin = s.plugins["shuffle"]
+            calls["shuffle plugin transition hook"] = lambda: plugin.transition(
+                "x-1", "processing", "memory", stimulus_id="bench"
+            )
+            numbers["shuffle plugin transition hook"] = 100_000
         out: dict[str, Any] = {}
         for name, fn in calls.items():
-            number = max(1, 20_000 // n_workers)
+            number = numbers[name]
             out[name] = min(timeit.repeat(fn, number=number, repeat=repeat)) / number
         s.plugins["shuffle"].active_shuffles.clear()
         return out
@@ -107,7 +119,7 @@ def main() -> int:
     pythons = envs.builds()
     script = Path(__file__).resolve()
     rows = []
-    print(f"{'workers':>7} {'runs':>4}  {'call':<24} {'pristine':>10} {'patched':>10} {'ratio':>6}")
+    print(f"{'workers':>7} {'runs':>4}  {'call':<31} {'pristine':>11} {'patched':>11} {'ratio':>6}")
     for n_workers in WORKER_COUNTS:
         for n_runs in RUN_COUNTS:
             samples: dict[str, dict[str, list[float]]] = {b: {} for b in envs.BUILDS}
@@ -134,13 +146,13 @@ def main() -> int:
                     u = statistics.median(samples["pristine"][call])
                     row.update(pristine_s=u, ratio=p / u)
                     print(
-                        f"{n_workers:>7} {n_runs:>4}  {call:<24} {u * 1e3:>8.3f}ms "
-                        f"{p * 1e3:>8.3f}ms {p / u:>6.2f}"
+                        f"{n_workers:>7} {n_runs:>4}  {call:<31} {u * 1e6:>9.3f}us "
+                        f"{p * 1e6:>9.3f}us {p / u:>6.2f}"
                     )
                 else:
                     print(
-                        f"{n_workers:>7} {n_runs:>4}  {call:<24} {'-':>10} "
-                        f"{p * 1e3:>8.3f}ms {'-':>6}"
+                        f"{n_workers:>7} {n_runs:>4}  {call:<31} {'-':>11} "
+                        f"{p * 1e6:>9.3f}us {'-':>6}"
                     )
                 rows.append(row)
     path = envs.save(
