@@ -14,8 +14,8 @@ Per pair of consecutive runs (one per build) the script takes the ratio
 patched/pristine and reports their geometric mean, with a 95% bootstrap interval that
 resamples rounds and then pairs within rounds (runs within one cluster pair are not
 independent). Besides wall time it reports two CPU times per run, which are much less
-noisy: the process that holds the scheduler and the client (the series only changes
-the scheduler) and the sum over the four worker processes.
+noisy: the process that holds the scheduler, the client and the four nannies (the
+series only changes the scheduler) and the sum over the four worker processes.
 
 Usage: python3 benchmarks/p2p_end_to_end.py [--rounds N] [--runs N]
 """
@@ -91,7 +91,10 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
                 scheduler_cpu = time.process_time() - cpu_before
                 workers = await workers_cpu() - workers_before
                 del result
+                deadline = time.monotonic() + 60
                 while len(cluster.scheduler.tasks) > persisted:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{name} {i}: tasks not forgotten after 60 s")
                     await asyncio.sleep(0.01)
                 return {"wall": wall, "scheduler_cpu": scheduler_cpu, "workers_cpu": workers}
 
@@ -110,7 +113,7 @@ class Driver:
     """A ``--serve`` process of one build"""
 
     def __init__(self, python: Path, script: Path, log: Path):
-        self.log = log.open("w")
+        self.log = log.open("a")
         self.proc = subprocess.Popen(
             [str(python), str(script), "--serve"],
             stdin=subprocess.PIPE,
@@ -180,6 +183,8 @@ def main() -> int:
     samples: dict[str, dict[str, dict[str, list[list[float]]]]] = {
         w: {b: {m: [] for m in METRICS} for b in envs.BUILDS} for w in workloads
     }
+    for b in envs.BUILDS:
+        envs.RESULTS.joinpath(f"p2p_end_to_end.{b}.log").unlink(missing_ok=True)
     for r in range(args.rounds):
         drivers = {
             b: Driver(pythons[b], script, envs.RESULTS / f"p2p_end_to_end.{b}.log")
