@@ -104,7 +104,7 @@ def run_scenario(
                 # awaits cluster.scale_down() would cancel Worker.close() half-way and
                 # leave a worker that never finishes closing (cluster close then hangs)
                 rng = random.Random(seed)
-                while not stop.is_set():
+                while True:
                     try:
                         await asyncio.wait_for(stop.wait(), 0.3)
                         break

@@ -183,13 +183,11 @@ def main() -> int:
     samples: dict[str, dict[str, dict[str, list[list[float]]]]] = {
         w: {b: {m: [] for m in METRICS} for b in envs.BUILDS} for w in workloads
     }
-    for b in envs.BUILDS:
-        envs.RESULTS.joinpath(f"p2p_end_to_end.{b}.log").unlink(missing_ok=True)
+    logs = {b: envs.RESULTS / f"p2p_end_to_end.{b}.log" for b in envs.BUILDS}
+    for log in logs.values():
+        log.unlink(missing_ok=True)
     for r in range(args.rounds):
-        drivers = {
-            b: Driver(pythons[b], script, envs.RESULTS / f"p2p_end_to_end.{b}.log")
-            for b in envs.BUILDS
-        }
+        drivers = {b: Driver(pythons[b], script, logs[b]) for b in envs.BUILDS}
         for driver in drivers.values():
             driver.wait_ready()
         for w in workloads:
