@@ -16,15 +16,21 @@ from .tree import temp_dir
 SOURCE_DATE_EPOCH = "946684800"
 
 
-def wheel_version(project: Project) -> str:
-    """``<base version>+pins.<hash of the series>``: same series, same version."""
-    patches = read_patches(listed_patches(project))
-    return f"{project.base.version}+{build_label(patches)}"
+def wheel_version(project: Project, patches: list[Path] | None = None) -> str:
+    """``<base version>+pins.<hash of the series>``: same series, same version.
+
+    ``patches``: a part of the series, e.g. up to a pull request of the stack.
+    """
+    if patches is None:
+        patches = listed_patches(project)
+    return f"{project.base.version}+{build_label(read_patches(patches))}"
 
 
-def build_wheel(project: Project, tree: Path) -> Path:
-    """Build ``tree`` (pristine sdist + series) into ``dist/``; return the wheel's path."""
-    version = wheel_version(project)
+def build_wheel(project: Project, tree: Path, version: str | None = None) -> Path:
+    """Build ``tree`` (pristine sdist + series, or the part of it that ``version`` was
+    made from) into ``dist/``; return the wheel's path.
+    """
+    version = version or wheel_version(project)
     logs = project.build_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / "wheel.log"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .project import Project, SeriesError
+from .series import pull_requests, read_series
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +43,11 @@ def _parser() -> argparse.ArgumentParser:
         help="replace the work tree even if it holds unexported work",
     )
     worktree(sub.add_parser("export", help="write base..HEAD of the work tree to patches/"))
-    sub.add_parser("check", help="series listing, clean apply (no offset), byte-stable re-export")
+    sub.add_parser(
+        "check",
+        help="series listing, clean apply (no offset), byte-stable re-export, PR stack:"
+        " descriptions, and build and tests at the end of each PR",
+    )
     sub.add_parser("build", help="build the patched wheel into dist/")
     sp = sub.add_parser("test", help="check, build, install into .venv, lint, run all tests")
     sp.add_argument(
@@ -54,11 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("lint", help="ruff and mypy on the tool and on the files the series touches")
     sub.add_parser("install", help="build and install the patched wheel into .venv")
     sp = sub.add_parser(
-        "upstream", help="apply the series to a dask/distributed checkout (git am -3)"
+        "upstream", help="one branch per pull request in a dask/distributed checkout"
     )
     sp.add_argument("path", type=Path, help="git checkout of dask/distributed")
     sp.add_argument(
-        "--branch", default="worker-pinning", help="new branch (default worker-pinning)"
+        "--prefix",
+        default="worker-pinning",
+        help="branches <prefix>/<nn>-<title>, one per PR (default worker-pinning)",
     )
     return p
 
@@ -84,7 +91,14 @@ def run(args: argparse.Namespace, project: Project) -> None:
         print(f"seriestool: exported {project.rel(wt)} to patches/: {what}")
     elif args.command == "check":
         n = tree.check(project)
-        print(f"seriestool: check passed: {n} patches apply cleanly and re-export byte for byte")
+        what = f"{n} patches apply cleanly and re-export byte for byte"
+        prs = pull_requests(read_series(project), project.rel(project.series_file))
+        if prs:
+            print(f"seriestool: {what}; building and testing the end of each PR")
+            if not testing.run_boundary_tests(project, prs):
+                raise SeriesError("check failed: tests fail at the end of a pull request")
+            what = f"{len(prs)} pull requests build and pass their tests, and {what}"
+        print(f"seriestool: check passed: {what}")
     elif args.command == "build":
         with tree.patched_tree(project) as t:
             wheel = build.build_wheel(project, t)
@@ -97,8 +111,10 @@ def run(args: argparse.Namespace, project: Project) -> None:
         testing.install(project)
     elif args.command == "upstream":
         path = args.path.resolve()
-        n, start = upstream(project, path, args.branch)
-        print(f"seriestool: branch {args.branch} in {path}: {n} commits on top of {start[:12]}")
+        branches, start = upstream(project, path, args.prefix)
+        print(f"seriestool: {len(branches)} branches in {path}, on top of {start[:12]}:")
+        for b in branches:
+            print(f"  {b.name}: {b.commits} commits; PR {b.pr.number}: {b.pr.title}")
 
 
 def main(argv: list[str] | None = None, root: Path | None = None) -> int:

@@ -79,6 +79,11 @@ class Project:
         return self.patches_dir / "series"
 
     @property
+    def pull_requests_dir(self) -> Path:
+        """One description per pull request of the upstream stack."""
+        return self.root / "pull-requests"
+
+    @property
     def build_dir(self) -> Path:
         """Scratch space outside git: sdist cache, work tree, temporary trees, logs."""
         return self.root / "build"

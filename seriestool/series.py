@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .project import Project, SeriesError
 
+# A comment line ``# PR <n>: <title>`` starts the n-th pull request of the stack.
+_PR_LINE = re.compile(r"^# PR (\d+): (\S.*)$")
+
 
 @dataclass
 class Entry:
     name: str
-    # Comment and blank lines written directly above this entry (not for the first).
+    # Comment and blank lines written directly above this entry; for the first entry,
+    # those from its "# PR 1: ..." line on.
     above: list[str] = field(default_factory=list)
 
 
@@ -29,6 +34,15 @@ class Series:
         return [e.name for e in self.entries]
 
 
+@dataclass
+class PullRequest:
+    """A pull request of the upstream stack: the entries below its ``# PR`` line."""
+
+    number: int
+    title: str
+    entries: list[Entry] = field(default_factory=list)
+
+
 def parse_series(text: str) -> Series:
     header: list[str] = []
     entries: list[Entry] = []
@@ -39,7 +53,10 @@ def parse_series(text: str) -> Series:
             pending.append(line)
             continue
         if not entries:
-            header, pending = pending, []
+            first_pr = next(
+                (i for i, x in enumerate(pending) if x.startswith("# PR ")), len(pending)
+            )
+            header, pending = pending[:first_pr], pending[first_pr:]
         entries.append(Entry(stripped, pending))
         pending = []
     if not entries:
@@ -56,6 +73,33 @@ def render_series(old: Series, names: list[str]) -> str:
         lines.append(name + "\n")
     lines += old.trailer
     return "".join(lines)
+
+
+def pull_requests(series: Series, where: str) -> list[PullRequest]:
+    """The stack of pull requests that ``# PR <n>: <title>`` lines make of the series;
+    empty when there is none. ``where`` names the series file in errors.
+    """
+    prs: list[PullRequest] = []
+    for entry in series.entries:
+        for line in entry.above:
+            text = line.strip()
+            m = _PR_LINE.match(text)
+            if m:
+                if prs and not prs[-1].entries:
+                    raise SeriesError(f"{where}: PR {prs[-1].number} lists no patch")
+                if int(m.group(1)) != len(prs) + 1:
+                    raise SeriesError(f"{where}: '{text}' should be PR {len(prs) + 1}")
+                prs.append(PullRequest(len(prs) + 1, m.group(2).strip()))
+            elif text.startswith("# PR"):
+                raise SeriesError(f"{where}: '{text}' is not '# PR <n>: <title>'")
+        if prs:
+            prs[-1].entries.append(entry)
+    for line in series.header + series.trailer:
+        if line.startswith("# PR"):
+            raise SeriesError(f"{where}: '{line.strip()}' is followed by no patch")
+    if prs and prs[0].entries[0] is not series.entries[0]:
+        raise SeriesError(f"{where}: patch {series.entries[0].name} is in no PR")
+    return prs
 
 
 def read_series(project: Project) -> Series:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from .build import build_wheel, wheel_version
 from .project import EXPECT_VERSION_ENV, Project, SeriesError
+from .series import PullRequest, pull_requests, read_series
 from .tree import check, patched_tree, temp_dir, touched_files
-from .venv import ensure_lint_venv, ensure_venv, venv_bin
+from .venv import ensure_env, ensure_lint_venv, ensure_venv, venv_bin
 
 
 def _step(title: str) -> None:
@@ -74,9 +75,15 @@ def series_test_files(tree: Path) -> list[Path]:
 
 
 def run_series_tests(
-    project: Project, tree: Path, version: str, extra: Sequence[str] = ()
+    project: Project,
+    tree: Path,
+    version: str,
+    extra: Sequence[str] = (),
+    env_dir: Path | None = None,
 ) -> bool | None:
-    """The series' own tests against the INSTALLED wheel; None when it adds no tests."""
+    """The series' own tests against the wheel INSTALLED in ``env_dir`` (default
+    ``.venv``); None when it adds no tests.
+    """
     tests = series_test_files(tree)
     if not tests:
         print("seriestool: the series adds no test files; skipping")
@@ -86,7 +93,7 @@ def run_series_tests(
     env["PYTHONPATH"] = str(project.root)
     env[EXPECT_VERSION_ENV] = version
     cmd: list[str | Path] = [
-        venv_bin(project.venv_dir, "pytest"),
+        venv_bin(env_dir or project.venv_dir, "pytest"),
         "--noconftest",
         "-p",
         "seriestool.pytest_harness",
@@ -106,6 +113,35 @@ def run_series_tests(
     # the tree's distributed/ either.
     with temp_dir(project, "pytest") as cwd:
         return _run(cmd, cwd, env) == 0
+
+
+def run_boundary_tests(project: Project, prs: list[PullRequest], extra: Sequence[str] = ()) -> bool:
+    """At the end of each of ``prs`` (a stack from its first pull request): build the
+    series up to there, install it into ``build/boundary-venv`` and run the tests that
+    the series has there. Every pull request must pass its own tests and those of the
+    pull requests before it, without the ones after it.
+    """
+    env_dir = project.build_dir / "boundary-venv"
+    failed = []
+    patches: list[Path] = []
+    for pr in prs:
+        patches += [project.patches_dir / e.name for e in pr.entries]
+        _step(f"PR {pr.number}: {pr.title}")
+        version = wheel_version(project, patches)
+        with patched_tree(project, patches) as tree:
+            wheel = build_wheel(project, tree, version)
+            ensure_env(
+                project,
+                env_dir,
+                project.test_requirements,
+                list(project.base.install_with),
+                wheel,
+            )
+            if run_series_tests(project, tree, version, extra, env_dir) is False:
+                failed.append(pr.number)
+    if failed:
+        print(f"seriestool: tests failed at the end of PR(s) {', '.join(map(str, failed))}")
+    return not failed
 
 
 def run_tool_tests(project: Project) -> bool:
@@ -129,6 +165,7 @@ def test(project: Project, pytest_args: Sequence[str] = ()) -> None:
     _step("check")
     count = check(project)
     print(f"seriestool: check passed ({count} patches)")
+    prs = pull_requests(read_series(project), project.rel(project.series_file))
     results: dict[str, bool | None] = {"check": True}
     with patched_tree(project) as tree:
         _step("build")
@@ -145,6 +182,9 @@ def test(project: Project, pytest_args: Sequence[str] = ()) -> None:
         results["series tests"] = run_series_tests(
             project, tree, wheel_version(project), pytest_args
         )
+    if len(prs) > 1:
+        # The whole series, i.e. the end of the last PR, was tested above
+        results["tests at PR boundaries"] = run_boundary_tests(project, prs[:-1], pytest_args)
     failed = [name for name, ok in results.items() if ok is False]
     passed = [name for name, ok in results.items() if ok is True]
     skipped = [name for name, ok in results.items() if ok is None]

@@ -22,8 +22,10 @@ from .git import (
 from .project import Project, SeriesError
 from .sdist import fetch_sdist, unpack_sdist
 from .series import (
+    PullRequest,
     listed_patches,
     parse_series,
+    pull_requests,
     read_patches,
     read_series,
     render_series,
@@ -103,9 +105,12 @@ def temp_dir(project: Project, prefix: str) -> Iterator[Path]:
 
 
 @contextmanager
-def patched_tree(project: Project) -> Iterator[Path]:
-    """A throw-away tree: pristine sdist + every listed patch, as commits."""
-    patches = listed_patches(project)
+def patched_tree(project: Project, patches: list[Path] | None = None) -> Iterator[Path]:
+    """A throw-away tree: pristine sdist + every listed patch (or ``patches``), as
+    commits.
+    """
+    if patches is None:
+        patches = listed_patches(project)
     with temp_dir(project, "tree") as tmp:
         tree = tmp / "tree"
         tree.mkdir()
@@ -276,8 +281,12 @@ def find_offset(original: bytes, applied: bytes) -> str | None:
 
 
 def check(project: Project) -> int:
-    """Listing, clean apply (no offset) and byte-stable re-export; returns the patch count."""
+    """Listing, clean apply (no offset), byte-stable re-export, the pull-request stack
+    and its descriptions; returns the patch count.
+    """
     originals = read_patches(listed_patches(project))
+    series = read_series(project)
+    prs = pull_requests(series, project.rel(project.series_file))
     with patched_tree(project) as tree:
         exported = export_commits(tree)
     for (name, data), (_, again) in zip(originals, exported, strict=True):
@@ -297,7 +306,49 @@ def check(project: Project) -> int:
     series_text = project.series_file.read_text()
     if render_series(parse_series(series_text), [n for n, _ in exported]) != series_text:
         raise SeriesError(f"{project.rel(project.series_file)} differs from its export")
+    for pr in prs:
+        check_description(project, pr)
     return len(originals)
+
+
+# Upstream's contribution policy (docs/source/develop.rst, "Automated Contributions
+# and AI Policy", and .agents/skills/open-pr/SKILL.md): a pull request prepared with
+# automated tools is a draft whose title starts with this prefix and whose
+# description starts with this warning, until a person has reviewed and rewritten it.
+PR_TITLE_PREFIX = "[unsupervised AI] "
+PR_WARNING = (
+    "> [!WARNING]\n"
+    "> This PR was written autonomously by an AI agent and has not been reviewed\n"
+    "> by a human yet. Maintainers should ignore it until the human author has **reviewed,\n"
+    "> understood, and approved** everything that the AI agent wrote.\n"
+)
+
+
+def description_file(project: Project, pr: PullRequest) -> Path:
+    """``pull-requests/<nn>-*.md``: the description of a pull request of the stack."""
+    found = sorted(project.pull_requests_dir.glob(f"{pr.number:02d}-*.md"))
+    if len(found) != 1:
+        what = "no" if not found else f"{len(found)}"
+        raise SeriesError(
+            f"PR {pr.number} has {what} description {project.rel(project.pull_requests_dir)}"
+            f"/{pr.number:02d}-*.md; it needs one"
+        )
+    return found[0]
+
+
+def check_description(project: Project, pr: PullRequest) -> None:
+    """The description starts with the title, with upstream's prefix, then the warning."""
+    path = description_file(project, pr)
+    lines = path.read_text().splitlines(keepends=True)
+    title = f"# {PR_TITLE_PREFIX}{pr.title}\n"
+    if not lines or lines[0] != title:
+        raise SeriesError(f"{project.rel(path)} must start with the line {title.strip()!r}")
+    body = "".join(lines[1:]).lstrip("\n")
+    if not body.startswith(PR_WARNING):
+        raise SeriesError(
+            f"{project.rel(path)} must go on with upstream's warning for AI-written PRs"
+            " (see seriestool.tree.PR_WARNING)"
+        )
 
 
 def touched_files(tree: Path, *, added_only: bool = False) -> list[str]:

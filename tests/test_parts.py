@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FILES, Cli, commit, git, make_sdist
+from conftest import FILES, LINES, Cli, commit, git, make_sdist
 
 from seriestool import sdist
 from seriestool.build import wheel_version
 from seriestool.project import Project, SeriesError
 from seriestool.series import build_label, parse_series, render_series
-from seriestool.tree import find_offset
+from seriestool.tree import PR_TITLE_PREFIX, PR_WARNING, find_offset
 
 
 @pytest.mark.parametrize(
@@ -136,15 +136,90 @@ def test_upstream_creates_branch_with_one_commit_per_patch(
     start = git(checkout, "rev-parse", "HEAD").strip()
     rc, out, err = cli("upstream", str(checkout))
     assert (rc, err) == (0, "")
-    assert (
-        out
-        == f"seriestool: branch worker-pinning in {checkout}: 2 commits on top of {start[:12]}\n"
+    branch = "worker-pinning/01-worker-pinning"
+    assert out == (
+        f"seriestool: 1 branches in {checkout}, on top of {start[:12]}:\n"
+        f"  {branch}: 2 commits; PR 1: worker pinning\n"
     )
-    assert git(checkout, "log", "--format=%s", "main..worker-pinning").splitlines() == [
+    assert git(checkout, "log", "--format=%s", f"main..{branch}").splitlines() == [
         "Add c",
         "Change a",
     ]
-    assert git(checkout, "log", "-1", "--format=%an", "worker-pinning") == "Dev\n"
+
+
+def stack(project: Project, cli: Cli) -> None:
+    """Two pull requests: 'Change a' and 'Add c'; the first says when it can go."""
+    work = project.default_worktree
+    git(work, "reset", "-q", "--hard", "base")
+    commit(
+        work,
+        "Change a\n\nBecause.\n\nStill needed while a.txt says 10.",
+        {"a.txt": LINES.replace("line 10\n", "line ten\n")},
+    )
+    commit(work, "Add c", {"c.txt": "new\n", "pkg/tests/test_c.py": "def test_c():\n    pass\n"})
+    assert cli("export")[0] == 0
+    series = project.series_file.read_text()
+    project.series_file.write_text(
+        series.replace("change-a.patch", "# PR 1: Change a\nchange-a.patch").replace(
+            "add-c.patch", "# PR 2: Add c\nadd-c.patch"
+        )
+    )
+    for n, title in ((1, "Change a"), (2, "Add c")):
+        (project.pull_requests_dir / f"0{n}-x.md").parent.mkdir(exist_ok=True)
+        (project.pull_requests_dir / f"0{n}-x.md").write_text(
+            f"# {PR_TITLE_PREFIX}{title}\n\n{PR_WARNING}\nText.\n"
+        )
+
+
+def test_upstream_stacks_one_branch_per_pull_request(
+    with_patches: Project, cli: Cli, checkout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack(with_patches, cli)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Jane Doe")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "jane@example.com")
+    rc, out, err = cli("upstream", str(checkout), "--prefix", "pins")
+    assert (rc, err) == (0, "")
+    assert out.splitlines()[1:] == [
+        "  pins/01-change-a: 1 commits; PR 1: Change a",
+        "  pins/02-add-c: 1 commits; PR 2: Add c",
+    ]
+    assert git(checkout, "log", "--format=%s", "main..pins/01-change-a").splitlines() == [
+        "Change a"
+    ]
+    assert git(checkout, "log", "--format=%s", "pins/01-change-a..pins/02-add-c").split("\n")[
+        0
+    ] == ("Add c")
+    # The note for this repository stays out of upstream's history
+    message = git(checkout, "log", "-1", "--format=%B", "pins/01-change-a")
+    assert message.rstrip("\n") == "Change a\n\nBecause."
+    # The user's identity, not the patch's
+    assert git(checkout, "log", "-1", "--format=%an <%ae>", "pins/02-add-c") == (
+        "Jane Doe <jane@example.com>\n"
+    )
+
+
+def test_upstream_without_identity_fails_and_restores_checkout(
+    with_patches: Project,
+    cli: Cli,
+    checkout: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    stack(with_patches, cli)
+    home = tmp_path / "home"
+    home.mkdir()
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "")
+    head = git(checkout, "rev-parse", "HEAD")
+    rc, _, err = cli("upstream", str(checkout))
+    assert rc == 1
+    assert err.startswith("seriestool: error: git commit --quiet --amend") and "\n" not in err[:-1]
+    assert git(checkout, "rev-parse", "HEAD") == head
+    assert git(checkout, "branch", "--list", "worker-pinning/*") == ""
+    assert git(checkout, "status", "--porcelain") == ""
 
 
 def test_upstream_failure_restores_checkout(
@@ -152,14 +227,14 @@ def test_upstream_failure_restores_checkout(
 ) -> None:
     commit(checkout, "Diverge", {"c.txt": "already here\n"})
     head = git(checkout, "rev-parse", "HEAD")
-    assert cli("upstream", str(checkout), "--branch", "pins") == (
+    assert cli("upstream", str(checkout), "--prefix", "pins") == (
         1,
         "",
         f"seriestool: error: patch add-c.patch does not apply to {checkout}: c.txt\n",
     )
     assert git(checkout, "rev-parse", "HEAD") == head
     assert git(checkout, "branch", "--show-current") == "main\n"
-    assert git(checkout, "branch", "--list", "pins") == ""
+    assert git(checkout, "branch", "--list", "pins*") == ""
     assert git(checkout, "status", "--porcelain") == ""
 
 
@@ -172,6 +247,54 @@ def test_upstream_three_way_merges_around_upstream_changes(
     assert "line seven\nline 8\nline 9\nline ten\n" in (checkout / "a.txt").read_text()
 
 
+@pytest.mark.parametrize(
+    "series,error",
+    [
+        ("# PR 1: A\nchange-a.patch\n# PR 3: B\nadd-c.patch\n", "'# PR 3: B' should be PR 2"),
+        ("change-a.patch\n# PR 1: B\nadd-c.patch\n", "patch change-a.patch is in no PR"),
+        ("# PR 1: A\n# PR 2: B\nchange-a.patch\nadd-c.patch\n", "PR 1 lists no patch"),
+        ("# PR 1: A\nchange-a.patch\nadd-c.patch\n# PR 2: B\n", "'# PR 2: B' is followed"),
+        ("# PR one\nchange-a.patch\nadd-c.patch\n", "'# PR one' is not '# PR <n>: <title>'"),
+    ],
+)
+def test_check_rejects_malformed_pull_requests(
+    with_patches: Project, cli: Cli, series: str, error: str
+) -> None:
+    with_patches.series_file.write_text(series)
+    rc, _, err = cli("check")
+    assert rc == 1
+    assert err.startswith("seriestool: error: patches/series: " + error), err
+
+
+def test_check_requires_a_description_per_pull_request(with_patches: Project, cli: Cli) -> None:
+    stack(with_patches, cli)
+    (with_patches.pull_requests_dir / "02-x.md").unlink()
+    assert cli("check")[2] == (
+        "seriestool: error: PR 2 has no description pull-requests/02-*.md; it needs one\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "text,error",
+    [
+        ("# Add c\n", "must start with the line '# [unsupervised AI] Add c'"),
+        (
+            f"# {PR_TITLE_PREFIX}Add c\n\nText.\n",
+            "must go on with upstream's warning for AI-written PRs",
+        ),
+    ],
+)
+def test_check_requires_upstream_policy_in_descriptions(
+    with_patches: Project, cli: Cli, text: str, error: str
+) -> None:
+    stack(with_patches, cli)
+    (with_patches.pull_requests_dir / "02-x.md").write_text(text)
+    _, _, err = cli("check")
+    assert err == f"seriestool: error: pull-requests/02-x.md {error}" + (
+        " (see seriestool.tree.PR_WARNING)\n" if "warning" in error else "\n"
+    )
+
+
 def test_upstream_refuses_dirty_checkout(with_patches: Project, cli: Cli, checkout: Path) -> None:
     (checkout / "b.txt").write_text("local edit\n")
     assert cli("upstream", str(checkout))[2] == (
@@ -181,7 +304,7 @@ def test_upstream_refuses_dirty_checkout(with_patches: Project, cli: Cli, checko
 
 
 def test_upstream_refuses_existing_branch(with_patches: Project, cli: Cli, checkout: Path) -> None:
-    git(checkout, "branch", "worker-pinning")
+    git(checkout, "branch", "worker-pinning/01-worker-pinning")
     assert cli("upstream", str(checkout))[2] == (
-        f"seriestool: error: branch worker-pinning already exists in {checkout}\n"
+        f"seriestool: error: branch worker-pinning/01-worker-pinning already exists in {checkout}\n"
     )
