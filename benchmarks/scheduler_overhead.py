@@ -6,7 +6,8 @@ synthetic WorkerState objects. Measures, per call:
 - ``workers_to_close()`` (memory_ratio form, as ``Adaptive`` with no target) and
   ``workers_to_close(n=...)`` and ``workers_to_close(key=...)``: the retirement
   selection, with 100, 1,000 and 5,000 workers and 0, 10 and 100 active shuffle runs;
-- on the patched build, ``pin_workers`` + ``unpin_workers`` of a 1,000-worker run;
+- on the patched build, ``pin_workers`` + ``unpin_workers`` of a 1,000-worker run, and
+  ``downscaling_report()``;
 - the shuffle scheduler plugin's ``transition`` hook for a task that is not a shuffle's
   (the scheduler calls it on every transition of every task; the series makes it look
   at transitions to memory).
@@ -83,6 +84,9 @@ def measure(n_workers: int, n_runs: int, repeat: int) -> dict[str, Any]:
                 s.pin_workers("bench", run),
                 s.unpin_workers("bench"),
             )
+        if hasattr(s, "downscaling_report"):
+            # Called by operators, not on any hot path: what one call costs
+            calls["downscaling_report()"] = lambda: s.downscaling_report()
         numbers = dict.fromkeys(calls, max(1, 20_000 // n_workers))
         if n_workers == 1000 and n_runs == 0:
             # The only work the series adds per task: the hook runs on every
