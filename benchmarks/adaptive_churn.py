@@ -15,7 +15,13 @@ the scheduler plugin's run creation, not from logs), wall time, worker-seconds, 
 the worker count before and after; writes a PNG of worker and pinned-worker counts
 over time.
 
-Usage: python3 benchmarks/adaptive_churn.py [--rounds N] [--shuffles N]
+By default only the ``external`` variant is compared. The ``adaptive`` variant stays for
+the demo (``python -m demo``), which shows its restarts; its wall time is set by how long
+the driver waits for the cluster to grow back before each shuffle, not by the build, so
+a comparison of it says nothing (``--variants adaptive,external`` still runs it).
+``benchmarks/adaptive_session.py`` measures the default ``Adaptive`` policy instead.
+
+Usage: python3 benchmarks/adaptive_churn.py [--rounds N] [--shuffles N] [--variants V,V]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 VARIANTS = ("adaptive", "external")
+COMPARED = ("external",)
 
 
 def run_scenario(
@@ -237,8 +244,8 @@ def plot(results: dict[str, Any], png: Path) -> None:
     import matplotlib.pyplot as plt
 
     variants = list(results["patched"])
-    fig, axes = plt.subplots(len(variants), 1, figsize=(9, 3.2 * len(variants)))
-    for ax, variant in zip(axes, variants, strict=True):
+    fig, axes = plt.subplots(len(variants), 1, figsize=(9, 3.2 * len(variants)), squeeze=False)
+    for ax, variant in zip(axes[:, 0], variants, strict=True):
         for build, color in (("pristine", "tab:red"), ("patched", "tab:blue")):
             r = results[build][variant]
             t = [p[0] for p in r["timeline"]]
@@ -275,6 +282,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="runs per build and variant")
     parser.add_argument("--shuffles", type=int, default=3)
+    parser.add_argument(
+        "--variants", default=",".join(COMPARED), help=f"from: {', '.join(VARIANTS)}"
+    )
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--plot", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -290,15 +300,22 @@ def main() -> int:
         plot(json.loads(Path(args.plot[0]).read_text()), Path(args.plot[1]))
         return 0
 
-    import envs
+    import random
 
+    import envs
+    import paired
+
+    variants = [v.strip() for v in args.variants.split(",")]
+    if unknown := set(variants) - set(VARIANTS):
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
     pythons = envs.builds()
+    described = envs.describe(pythons, "benchmarks/adaptive_churn.py")
     script = Path(__file__).resolve()
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {
-        b: {v: [] for v in VARIANTS} for b in envs.BUILDS
+        b: {v: [] for v in variants} for b in envs.BUILDS
     }
     for r in range(args.rounds):
-        for variant in VARIANTS:
+        for variant in variants:
             order = envs.BUILDS if r % 2 == 0 else envs.BUILDS[::-1]
             for build in order:
                 result = envs.run_in(pythons[build], script, variant, str(args.shuffles), str(r))
@@ -308,10 +325,12 @@ def main() -> int:
     print()
     print(
         f"{'variant':<9} {'build':<9} {'restarts':>8} {'failed':>6} {'wall':>7} "
-        f"{'worker-s':>8}  (totals / medians over {args.rounds} rounds)"
+        f"{'worker-s':>8}  (totals / medians over {args.rounds} rounds; ratio: geometric "
+        "mean of the rounds' ratios, 95% interval)"
     )
     table = []
-    for variant in VARIANTS:
+    rng = random.Random(0)
+    for variant in variants:
         med: dict[str, dict[str, float]] = {}
         for build in envs.BUILDS:
             rs = runs[build][variant]
@@ -326,20 +345,27 @@ def main() -> int:
                 f"{variant:<9} {build:<9} {m['restarts']:>8} {m['failed']:>6} "
                 f"{m['wall_s']:>6.1f}s {m['worker_seconds']:>8.1f}"
             )
-        ratio = {k: med["patched"][k] / med["pristine"][k] for k in ("wall_s", "worker_seconds")}
+        # Round r of both builds ran the same seed: a pair
+        ratio = {
+            k: paired.compare(
+                [[x[k] for x in runs["pristine"][variant]]],
+                [[x[k] for x in runs["patched"][variant]]],
+                rng,
+            )
+            for k in ("wall_s", "worker_seconds")
+        }
         print(
-            f"{variant:<9} {'ratio':<9} {'':>8} {'':>6} {ratio['wall_s']:>7.2f} "
-            f"{ratio['worker_seconds']:>8.2f}"
+            f"{variant:<9} {'ratio':<9} {'':>8} {'':>6} "
+            + " ".join(
+                f"{ratio[k]['ratio']:>7.2f} [{ratio[k]['ratio_95ci'][0]:.2f}, "
+                f"{ratio[k]['ratio_95ci'][1]:.2f}]"
+                for k in ("wall_s", "worker_seconds")
+            )
         )
         table.append({"variant": variant, **{b: med[b] for b in envs.BUILDS}, "ratio": ratio})
-    data = {
-        "machine": envs.machine(),
-        "versions": {b: envs.version(p) for b, p in pythons.items()},
-        "table": table,
-        "runs": runs,
-    }
+    data = {**described, "table": table, "runs": runs}
     path = envs.save("adaptive_churn", data)
-    last = {b: {v: runs[b][v][-1] for v in VARIANTS} for b in envs.BUILDS}
+    last = {b: {v: runs[b][v][-1] for v in variants} for b in envs.BUILDS}
     last_path = envs.save("adaptive_churn_last_round", last)
     png = envs.RESULTS / "adaptive_churn.png"
     import subprocess

@@ -11,6 +11,7 @@ the same measurement code in both interpreters, alternating between them, and co
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -78,12 +79,26 @@ def machine() -> dict[str, Any]:
     import os
     import platform
 
-    return {
+    info: dict[str, Any] = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "system": platform.system(),
     }
+    try:  # Linux
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        meminfo = Path("/proc/meminfo").read_text()
+    except OSError:
+        return info
+    models = [
+        line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line
+    ]
+    info["cpu"] = models[0] if models else None
+    total_kib = [
+        int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal")
+    ]
+    info["memory_gib"] = round(total_kib[0] / 2**20, 1) if total_kib else None
+    return info
 
 
 def save(name: str, data: Any) -> Path:
@@ -91,3 +106,15 @@ def save(name: str, data: Any) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=1) + "\n")
     return path
+
+
+def describe(pythons: dict[str, Path], script: str) -> dict[str, Any]:
+    """Print and return what a benchmark's result depends on: command, machine, versions"""
+    described = {
+        "command": shlex.join(["python3", script, *sys.argv[1:]]),
+        "machine": machine(),
+        "versions": {b: version(p) for b, p in pythons.items()},
+    }
+    for key, value in described.items():
+        print(f"{key}: {value}", flush=True)
+    return described

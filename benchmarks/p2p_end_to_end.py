@@ -1,7 +1,16 @@
 """P2P end to end, patched build vs pristine 2026.8.0: does pinning slow shuffles down?
 
-Times a P2P dataframe shuffle and a P2P array rechunk on a 4-worker LocalCluster (worker
-processes, one thread each, no scaling), on both builds side by side.
+Times, on a 4-worker LocalCluster (worker processes, one thread each, no scaling), on both
+builds side by side:
+
+- ``dataframe shuffle``: one P2P shuffle of 2,000,000 rows in 40 partitions;
+- ``array rechunk``: one P2P rechunk, 4000x4000, (4000, 100) -> (100, 4000);
+- ``partial rechunks``: one P2P rechunk made of 200 independent partial rechunks (a
+  1000x500 array, (50, 25) -> (25, 50): every 50x50 tile is its own P2P run, from 2
+  input chunks to 2 output chunks), so 200 runs, each pinned and released, with the
+  events that go with that, to the cluster manager too (a ``LocalCluster`` subscribes
+  to the scheduler's worker status, as for users). This is where per-run bookkeeping
+  shows.
 
 Each round starts two clusters, one per build, each driven by its own process, and
 keeps both warm: after one untimed warm-up run of each workload, the builds take turns
@@ -14,29 +23,32 @@ Per pair of consecutive runs (one per build) the script takes the ratio
 patched/pristine and reports their geometric mean, with a 95% bootstrap interval that
 resamples rounds and then pairs within rounds (runs within one cluster pair are not
 independent). Besides wall time it reports two CPU times per run, which are much less
-noisy: the process that holds the scheduler, the client and the four nannies (the
-series only changes the scheduler) and the sum over the four worker processes.
+noisy: the process that holds the scheduler, the client, the cluster manager and the
+four nannies (the series changes the scheduler and the cluster manager) and the sum over
+the four worker processes.
 
-Usage: python3 benchmarks/p2p_end_to_end.py [--rounds N] [--runs N]
+Writes build/bench/p2p_end_to_end.json, or, for some of the workloads only,
+build/bench/p2p_end_to_end.<workloads>.json (e.g. ``p2p_end_to_end.partial_rechunks``).
+
+Usage: python3 benchmarks/p2p_end_to_end.py [--rounds N] [--runs N] [--workloads W,W,...]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
-import statistics
-import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import paired
+
 METRICS = ("wall", "scheduler_cpu", "workers_cpu")
+WORKLOADS = ("dataframe shuffle", "array rechunk", "partial rechunks")
 
 
-def serve(stdin: IO[str], stdout: IO[str]) -> None:
+def serve(stdin: IO[str], stdout: IO[str], names: list[str]) -> None:
     """Runs inside the build under test: one warm cluster, one run per request.
 
     Prints ``ready``, then answers each ``<workload> <i>`` line with a JSON line of
@@ -68,7 +80,10 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
             )
             df = client.persist(dd.from_pandas(pdf, npartitions=40))
             x = client.persist(da.random.default_rng(42).random((4000, 4000), chunks=(4000, 100)))
-            await wait([df, x])
+            tiles = da.random.default_rng(42).random((1000, 500), chunks=(50, 25))
+            if "partial rechunks" in names:  # otherwise the cluster holds what it did before
+                tiles = client.persist(tiles)
+            await wait([df, x, tiles])
             persisted = len(cluster.scheduler.tasks)
 
             # Each run adds its own number first, so that no run finds the keys of
@@ -76,6 +91,7 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
             workloads = {
                 "dataframe shuffle": lambda i: df.assign(run=i).shuffle("k", shuffle_method="p2p"),
                 "array rechunk": lambda i: (x + i).rechunk((100, 4000), method="p2p"),
+                "partial rechunks": lambda i: (tiles + i).rechunk((25, 50), method="p2p"),
             }
 
             async def workers_cpu() -> float:
@@ -98,7 +114,7 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
                     await asyncio.sleep(0.01)
                 return {"wall": wall, "scheduler_cpu": scheduler_cpu, "workers_cpu": workers}
 
-            for name in workloads:  # warm up
+            for name in names:  # warm up
                 await run(name, -1)
             print("ready", file=stdout, flush=True)
             loop = asyncio.get_running_loop()
@@ -109,85 +125,47 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
     asyncio.run(main())
 
 
-class Driver:
-    """A ``--serve`` process of one build"""
-
-    def __init__(self, python: Path, script: Path, log: Path):
-        self.log = log.open("a")
-        self.proc = subprocess.Popen(
-            [str(python), str(script), "--serve"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            bufsize=1,
-        )
-
-    def _readline(self) -> str:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait()
-            raise SystemExit(
-                f"{self.proc.args} exited with {self.proc.returncode}; see {self.log.name}"
-            )
-        return line
-
-    def wait_ready(self) -> None:
-        while self._readline().strip() != "ready":
-            pass
-
-    def run(self, workload: str, i: int) -> dict[str, float]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"{workload} {i}\n")
-        return json.loads(self._readline())
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=120)
-        self.log.close()
-
-
-def geomean(rounds: Sequence[Sequence[float]]) -> float:
-    return math.exp(statistics.fmean(math.log(r) for pairs in rounds for r in pairs))
-
-
-def bootstrap(rounds: Sequence[Sequence[float]], rng: random.Random) -> tuple[float, float]:
-    """95% interval of the geometric mean ratio: resample rounds, then pairs in each"""
-    means = sorted(
-        geomean([rng.choices(pairs, k=len(pairs)) for pairs in rng.choices(rounds, k=len(rounds))])
-        for _ in range(4000)
-    )
-    return means[100], means[3899]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="cluster pairs")
     parser.add_argument(
         "--runs", type=int, default=10, help="timed runs per build and workload in a round"
     )
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated, from: {', '.join(WORKLOADS)} (default: all)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    workloads = [w.strip() for w in args.workloads.split(",")]
+    if unknown := set(workloads) - set(WORKLOADS):
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     if args.serve:
-        serve(sys.stdin, sys.stdout)
+        serve(*paired.protocol(), workloads)
         return 0
 
     import envs
 
+    # The JSON of a run of some of the workloads does not replace that of all of them
+    name = "p2p_end_to_end"
+    if workloads != list(WORKLOADS):
+        name += "." + "+".join(w.replace(" ", "_") for w in workloads)
     pythons = envs.builds()
+    described = envs.describe(pythons, "benchmarks/p2p_end_to_end.py")
     script = Path(__file__).resolve()
-    workloads = ("dataframe shuffle", "array rechunk")
     # samples[workload][build][metric] = one list per round
     samples: dict[str, dict[str, dict[str, list[list[float]]]]] = {
         w: {b: {m: [] for m in METRICS} for b in envs.BUILDS} for w in workloads
     }
-    logs = {b: envs.RESULTS / f"p2p_end_to_end.{b}.log" for b in envs.BUILDS}
+    logs = {b: envs.RESULTS / f"{name}.{b}.log" for b in envs.BUILDS}
     for log in logs.values():
         log.unlink(missing_ok=True)
     for r in range(args.rounds):
-        drivers = {b: Driver(pythons[b], script, logs[b]) for b in envs.BUILDS}
+        drivers = {
+            b: paired.Driver(pythons[b], script, logs[b], "--workloads", ",".join(workloads))
+            for b in envs.BUILDS
+        }
         for driver in drivers.values():
             driver.wait_ready()
         for w in workloads:
@@ -198,7 +176,7 @@ def main() -> int:
             for w in workloads:
                 order = envs.BUILDS if (r + i) % 2 == 0 else envs.BUILDS[::-1]
                 for b in order:
-                    for m, value in drivers[b].run(w, i).items():
+                    for m, value in drivers[b].request(w, i).items():
                         samples[w][b][m][-1].append(value)
         for driver in drivers.values():
             driver.close()
@@ -213,38 +191,24 @@ def main() -> int:
     for w in workloads:
         for m in METRICS:
             u, p = samples[w]["pristine"][m], samples[w]["patched"][m]
-            ratios = [
-                [a / b for a, b in zip(pr, ur, strict=True)] for pr, ur in zip(p, u, strict=True)
-            ]
-            ratio = geomean(ratios)
-            low, high = bootstrap(ratios, rng)
-            u_med = statistics.median(v for rnd in u for v in rnd)
-            p_med = statistics.median(v for rnd in p for v in rnd)
+            c = paired.compare(u, p, rng)
+            low, high = c["ratio_95ci"]
             print(
-                f"{w:<18} {m:<14} {u_med:>8.3f}s {p_med:>8.3f}s {ratio:>6.3f}  "
-                f"[{low:.3f}, {high:.3f}]"
+                f"{w:<18} {m:<14} {c['pristine_median']:>8.3f}s {c['patched_median']:>8.3f}s "
+                f"{c['ratio']:>6.3f}  [{low:.3f}, {high:.3f}]"
             )
             rows.append(
                 {
                     "workload": w,
                     "metric": m,
-                    "pristine_median_s": u_med,
-                    "patched_median_s": p_med,
-                    "ratio": ratio,
+                    "pristine_median_s": c["pristine_median"],
+                    "patched_median_s": c["patched_median"],
+                    "ratio": c["ratio"],
                     "ratio_95ci": [low, high],
                     "samples": {"pristine": u, "patched": p},
                 }
             )
-    path = envs.save(
-        "p2p_end_to_end",
-        {
-            "machine": envs.machine(),
-            "versions": {b: envs.version(p) for b, p in pythons.items()},
-            "rounds": args.rounds,
-            "runs": args.runs,
-            "rows": rows,
-        },
-    )
+    path = envs.save(name, {**described, "rounds": args.rounds, "runs": args.runs, "rows": rows})
     print(f"wrote {path}")
     return 0
 

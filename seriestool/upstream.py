@@ -44,7 +44,10 @@ def branch_names(prs: list[PullRequest], prefix: str) -> list[str]:
     """One branch per pull request, ``<prefix>/<nn>-<title>``."""
     names = []
     for pr in prs:
-        slug = re.sub(r"[^a-z0-9]+", "-", pr.title.lower()).strip("-")[:50].rstrip("-")
+        slug = re.sub(r"[^a-z0-9]+", "-", pr.title.lower()).strip("-")
+        if len(slug) > 50:
+            # Cut at a word boundary
+            slug = slug[:51].rsplit("-", 1)[0]
         names.append(f"{prefix}/{pr.number:02d}-{slug}")
     return names
 
