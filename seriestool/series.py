@@ -11,6 +11,10 @@ from pathlib import Path
 
 from .project import Project, SeriesError
 
+# A series line ``upstream-only: NAME.patch`` lists a patch applied to the upstream
+# branches only: a change to a file that the sdist does not ship, such as one of
+# upstream's own tests that a pull request changes.
+UPSTREAM_ONLY = "upstream-only:"
 # A comment line ``# PR <n>: <title>`` starts the n-th pull request of the stack.
 _PR_LINE = re.compile(r"^# PR (\d+): (\S.*)$")
 
@@ -21,6 +25,7 @@ class Entry:
     # Comment and blank lines written directly above this entry; for the first entry,
     # those from its "# PR 1: ..." line on.
     above: list[str] = field(default_factory=list)
+    upstream_only: bool = False
 
 
 @dataclass
@@ -31,7 +36,13 @@ class Series:
 
     @property
     def names(self) -> list[str]:
+        """Every listed patch, for the sdist or upstream-only"""
         return [e.name for e in self.entries]
+
+    @property
+    def sdist_names(self) -> list[str]:
+        """The patches applied to the sdist, in order"""
+        return [e.name for e in self.entries if not e.upstream_only]
 
 
 @dataclass
@@ -52,12 +63,15 @@ def parse_series(text: str) -> Series:
         if not stripped or stripped.startswith("#"):
             pending.append(line)
             continue
+        upstream_only = stripped.startswith(UPSTREAM_ONLY)
+        if upstream_only:
+            stripped = stripped[len(UPSTREAM_ONLY) :].strip()
         if not entries:
             first_pr = next(
                 (i for i, x in enumerate(pending) if x.startswith("# PR ")), len(pending)
             )
             header, pending = pending[:first_pr], pending[first_pr:]
-        entries.append(Entry(stripped, pending))
+        entries.append(Entry(stripped, pending, upstream_only))
         pending = []
     if not entries:
         return Series(pending, [], [])
@@ -65,12 +79,31 @@ def parse_series(text: str) -> Series:
 
 
 def render_series(old: Series, names: list[str]) -> str:
-    """``names`` as a series file, keeping the old header, trailer and comments above kept names."""
+    """``names`` (the sdist patches) as a series file, keeping the old header, trailer,
+    comments above kept names, and upstream-only entries after the patch they followed.
+    """
     above = {e.name: e.above for e in old.entries}
+    follow: dict[str | None, list[Entry]] = {}
+    anchor: str | None = None
+    for e in old.entries:
+        if e.upstream_only:
+            follow.setdefault(anchor, []).append(e)
+        else:
+            anchor = e.name
     lines = list(old.header)
+
+    def upstream_only(after: str | None) -> None:
+        for e in follow.pop(after, []):
+            lines.extend(e.above)
+            lines.append(f"{UPSTREAM_ONLY} {e.name}\n")
+
+    upstream_only(None)
     for name in names:
         lines += above.get(name, [])
         lines.append(name + "\n")
+        upstream_only(name)
+    for after in list(follow):
+        upstream_only(after)
     lines += old.trailer
     return "".join(lines)
 
@@ -121,9 +154,12 @@ def read_series(project: Project) -> Series:
     return series
 
 
-def listed_patches(project: Project) -> list[Path]:
-    """The listed patch files in order, after checking series and directory agree."""
-    names = read_series(project).names
+def listed_patches(project: Project, *, upstream_only: bool = False) -> list[Path]:
+    """The listed patch files for the sdist in order (or, with ``upstream_only``, the
+    upstream-only ones), after checking series and directory agree.
+    """
+    series = read_series(project)
+    names = series.names
     for name in names:
         if not (project.patches_dir / name).is_file():
             raise SeriesError(
@@ -136,7 +172,9 @@ def listed_patches(project: Project) -> list[Path]:
                 f"patch {path.name} is in {project.rel(project.patches_dir)}/"
                 f" but not listed in {project.rel(project.series_file)}"
             )
-    return [project.patches_dir / name for name in names]
+    if upstream_only:
+        return [project.patches_dir / e.name for e in series.entries if e.upstream_only]
+    return [project.patches_dir / name for name in series.sdist_names]
 
 
 def series_digest(patches: list[tuple[str, bytes]]) -> str:

@@ -157,10 +157,13 @@ def export_commits(tree: Path) -> list[Patch]:
 
 
 def write_export(project: Project, patches: list[Patch]) -> list[str]:
-    """Make patches/ hold exactly ``patches`` (and series); return what changed."""
+    """Make patches/ hold exactly ``patches``, the series' upstream-only patches, and
+    series; return what changed.
+    """
     series = read_series(project)
     changed: list[str] = []
     new_names = {name for name, _ in patches}
+    new_names.update(e.name for e in series.entries if e.upstream_only)
     for name, data in patches:
         if write_atomic(project.patches_dir / name, data):
             changed.append(name)
@@ -289,6 +292,8 @@ def check(project: Project) -> int:
     prs = pull_requests(series, project.rel(project.series_file))
     with patched_tree(project) as tree:
         exported = export_commits(tree)
+        for path in listed_patches(project, upstream_only=True):
+            _check_upstream_only(path, tree)
     for (name, data), (_, again) in zip(originals, exported, strict=True):
         offset = find_offset(data, again)
         if offset:
@@ -309,6 +314,29 @@ def check(project: Project) -> int:
     for pr in prs:
         check_description(project, pr)
     return len(originals)
+
+
+def _check_upstream_only(path: Path, tree: Path) -> None:
+    """An upstream-only patch changes files that the sdist does not ship, and only
+    those (a change to a file of the sdist belongs in a patch of the series), and its
+    subject has no ``[PATCH]`` prefix (``git am --keep`` would keep it).
+    """
+    data = path.read_bytes()
+    files = list(_hunks(data))
+    if not files:
+        raise SeriesError(f"upstream-only patch {path.name} changes no file")
+    subject = re.search(rb"^Subject: (.*)$", data, re.MULTILINE)
+    if subject is None or subject.group(1).startswith(b"[PATCH"):
+        raise SeriesError(
+            f"upstream-only patch {path.name} needs a subject without '[PATCH]':"
+            " write it with git format-patch --keep-subject"
+        )
+    for name in files:
+        if (tree / name).exists():
+            raise SeriesError(
+                f"upstream-only patch {path.name} changes {name}, which the sdist has;"
+                " make it a patch of the series"
+            )
 
 
 # Upstream's contribution policy (docs/source/develop.rst, "Automated Contributions

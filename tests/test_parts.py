@@ -13,7 +13,7 @@ from seriestool import sdist
 from seriestool.build import wheel_version
 from seriestool.project import Project, SeriesError
 from seriestool.series import build_label, parse_series, render_series
-from seriestool.tree import PR_TITLE_PREFIX, PR_WARNING, find_offset
+from seriestool.tree import PR_TITLE_PREFIX, PR_WARNING, check, find_offset
 
 
 @pytest.mark.parametrize(
@@ -245,6 +245,54 @@ def test_upstream_three_way_merges_around_upstream_changes(
     commit(checkout, "Nearby", {"a.txt": FILES["a.txt"].replace("line 7\n", "line seven\n")})
     assert cli("upstream", str(checkout))[0] == 0
     assert "line seven\nline 8\nline 9\nline ten\n" in (checkout / "a.txt").read_text()
+
+
+def upstream_only_patch(checkout: Path, tmp_path: Path, name: str, text: str) -> bytes:
+    """A patch of the checkout that writes ``name``, as git format-patch writes it"""
+    scratch = tmp_path / "scratch"
+    git(tmp_path, "clone", "-q", str(checkout), str(scratch))
+    commit(scratch, f"Change {name}", {name: text})
+    return git(scratch, "format-patch", "-1", "--stdout", "--keep-subject").encode()
+
+
+def test_upstream_only_patch_goes_to_its_pull_request_only(
+    with_patches: Project, cli: Cli, checkout: Path, tmp_path: Path
+) -> None:
+    stack(with_patches, cli)
+    commit(checkout, "Upstream test", {"tests/test_a.py": "def test_a():\n    pass\n"})
+    patch = upstream_only_patch(checkout, tmp_path, "tests/test_a.py", "changed\n")
+    (with_patches.patches_dir / "change-test-a.patch").write_bytes(patch)
+    series = with_patches.series_file.read_text()
+    with_patches.series_file.write_text(
+        series.replace("add-c.patch\n", "add-c.patch\nupstream-only: change-test-a.patch\n")
+    )
+    # The sdist never sees it; the series and the patch survive an import and export
+    check(with_patches)
+    assert cli("import", "--force")[0] == 0
+    assert cli("export")[0] == 0
+    assert "upstream-only: change-test-a.patch\n" in with_patches.series_file.read_text()
+    assert (with_patches.patches_dir / "change-test-a.patch").read_bytes() == patch
+
+    assert cli("upstream", str(checkout))[0] == 0
+    assert git(checkout, "log", "--format=%s", "main..worker-pinning/02-add-c").splitlines() == [
+        "Change tests/test_a.py",
+        "Add c",
+        "Change a",
+    ]
+
+
+def test_check_rejects_upstream_only_patch_of_a_file_of_the_sdist(
+    with_patches: Project, cli: Cli, checkout: Path, tmp_path: Path
+) -> None:
+    patch = upstream_only_patch(checkout, tmp_path, "b.txt", "changed\n")
+    (with_patches.patches_dir / "change-b.patch").write_bytes(patch)
+    with_patches.series_file.write_text(
+        with_patches.series_file.read_text() + "upstream-only: change-b.patch\n"
+    )
+    assert cli("check")[2] == (
+        "seriestool: error: upstream-only patch change-b.patch changes b.txt, which the"
+        " sdist has; make it a patch of the series\n"
+    )
 
 
 @pytest.mark.parametrize(
