@@ -278,6 +278,14 @@ def main() -> int:
     )
     parser.add_argument("--runs", help=f"comma-separated, from {', '.join(RUNS)}")
     parser.add_argument("--timeout", type=float, default=180, help="hard limit per run, in seconds")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="BUILD=PATH",
+        help="use this interpreter for build 'patched' or 'pristine' instead of the venv "
+        "of benchmarks/envs.py (e.g. a venv with a candidate fix or another version)",
+    )
     args = parser.parse_args()
     runs = ["A", "B"] + (["PP", "UU"] if args.same_version else [])
     runs += ["LA", "LB"] if args.worker_mix else []
@@ -295,8 +303,16 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)
 
+    overrides: dict[str, Path] = {}
+    for item in args.python:
+        build, _, path = item.partition("=")
+        if build not in envs.BUILDS or not path:
+            parser.error(f"--python {item}: expected patched=PATH or pristine=PATH")
+        overrides[build] = Path(path).absolute()
+
     t0 = time.monotonic()
-    pythons = envs.builds()
+    pythons = {} if set(overrides) == set(envs.BUILDS) else envs.builds()
+    pythons.update(overrides)
     versions = {b: envs.version(p) for b, p in pythons.items()}
     t_envs = time.monotonic() - t0
     print(

@@ -87,8 +87,12 @@ def spawn(python: str, args: list[str], run_dir: Path, log_name: str) -> subproc
     return proc
 
 
-async def stop(procs: list[subprocess.Popen], grace: float = 5.0) -> None:
-    """SIGTERM, then SIGKILL after ``grace`` seconds; returns once all have exited"""
+async def stop(procs: list[subprocess.Popen], grace: float = 5.0, patience: float = 0) -> None:
+    """Wait ``patience`` seconds for them to exit by themselves, then SIGTERM, then
+    SIGKILL after ``grace`` seconds; returns once all have exited"""
+    deadline = time.monotonic() + patience
+    while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
@@ -218,9 +222,12 @@ class WorkerProcess(ProcessInterface):
         await super().start()
 
     async def close(self) -> None:
-        # The scheduler has already asked the workers to close (retire_workers); this
-        # is the forceful part, as in a batch system's job cancellation
-        await stop(self.procs)
+        # Usually the scheduler has just asked the workers to close (retire_workers);
+        # this is the forceful part, as in a batch system's job cancellation. Give
+        # them a second to finish first: a `dask worker` that gets SIGTERM while it
+        # closes on the scheduler's request can hang (its close is cancelled half-way)
+        # until SIGKILL, which only slows this harness down.
+        await stop(self.procs, patience=1.0)
         await super().close()
 
 
@@ -312,6 +319,15 @@ async def poll(
 async def identity(client: Client) -> dict[str, Any]:
     """The scheduler's identity with all its workers, as a client reads it"""
     return await asyncio.wait_for(client.scheduler.identity(n_workers=-1), 10)
+
+
+def watcher_state(cluster: SpecCluster) -> str | None:
+    """Why ``cluster.scheduler_info`` no longer follows the scheduler, if it does not"""
+    watcher = cluster._watch_worker_status_task
+    if watcher is None or not watcher.done():
+        return None
+    exc = None if watcher.cancelled() else watcher.exception()
+    return f"the cluster's worker-status watcher task ended with {exc!r}"
 
 
 def names_of(info: dict[str, Any]) -> set[str]:
@@ -637,11 +653,7 @@ class Scenario:
             return new in names_of(cluster.scheduler_info)
 
         if not await poll(mirror_has_it, 10):
-            watcher = cluster._watch_worker_status_task
-            why = "watcher task still running"
-            if watcher is not None and watcher.done():
-                exc = None if watcher.cancelled() else watcher.exception()
-                why = f"the cluster's worker-status watcher task ended with {exc!r}"
+            why = watcher_state(cluster) or "its worker-status watcher task still runs"
             raise CheckFailed(
                 f"worker {new} joined the scheduler, but cluster.scheduler_info never "
                 f"showed it within 10s: {why}"
@@ -676,6 +688,13 @@ class Scenario:
 
         if not await poll(three, 20):
             raise CheckFailed("could not get 3 workers to start with (harness?)")
+
+        async def mirror_three() -> bool:
+            return len(cluster.scheduler_info["workers"]) == 3
+
+        # Let the mirror catch up too, as it would before a user turns adapt on; if it
+        # never does (a dead watcher, see c), go on: what Adaptive does then is the point
+        await poll(mirror_three, 5 if watcher_state(cluster) is None else 0)
         lowest = 3
         t0 = time.monotonic()
         adaptive = cluster.adapt(minimum=1, maximum=3, interval="200ms", wait_count=2)
@@ -694,13 +713,24 @@ class Scenario:
             ok = await poll(shrunk, 15)
             info = await identity(client)
             if not ok:
+                why = watcher_state(cluster)
                 raise CheckFailed(
                     f"did not shrink to minimum=1 within 15s: scheduler has "
                     f"{len(info['workers'])} workers, cluster.worker_spec "
-                    f"{sorted(cluster.worker_spec)}"
+                    f"{sorted(cluster.worker_spec)}" + (f" ({why})" if why else "")
                 )
             if lowest < 1:
-                raise CheckFailed(f"shrank to {lowest} workers, below minimum=1, on the way")
+                why = watcher_state(cluster)
+                raise CheckFailed(
+                    f"shrank to {lowest} workers, below minimum=1, on the way"
+                    + (
+                        f" ({why}, so cluster.scheduler_info is stale and Adaptive closes "
+                        "the workers it does not see there as 'not yet arrived', on top "
+                        "of those the scheduler proposed)"
+                        if why
+                        else ""
+                    )
+                )
             return (
                 f"3 -> 1 worker in {time.monotonic() - t0:.1f}s "
                 f"({sorted(names_of(info))} left, process(es) of the removed ones stopped)"
