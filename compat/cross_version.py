@@ -1,6 +1,7 @@
 """Cross-version check: the patched build against pristine distributed==2026.8.0, both ways.
 
-    python3 compat/cross_version.py [--same-version] [--runs A,B,...] [--timeout S]
+    python3 compat/cross_version.py [--same-version] [--worker-mix] [--runs A,B,...]
+                                    [--timeout S] [--python BUILD=PATH]
 
 Deployments mix versions: the scheduler and its workers run from a container image while
 the cluster manager (``SpecCluster``, ``Adaptive``) and the ``Client`` run in the user's
@@ -11,7 +12,11 @@ the client and cluster manager in a process of the other:
 - ``A``: scheduler+workers patched, client+cluster manager pristine;
 - ``B``: scheduler+workers pristine, client+cluster manager patched;
 - with ``--same-version``, the controls ``PP`` (patched/patched) and ``UU``
-  (pristine/pristine).
+  (pristine/pristine);
+- with ``--worker-mix``, ``LA``/``LB``: one worker of the other build than the scheduler's
+  reaches its ``--lifetime`` (controls ``LPP``/``LUU`` with both flags).
+
+What each check catches: ``compat/README.md``.
 
 It prints one line per check per run and a summary line, writes
 ``build/compat/results.json`` (logs of every process under ``build/compat/runs/<run>/``),
@@ -250,6 +255,9 @@ def run_scenario(
         "description": description,
         "scheduler_and_workers": {"build": server, "version": versions[server]},
         "client_and_cluster_manager": {"build": client, "version": versions[client]},
+        "worker_with_lifetime": (
+            {"build": worker, "version": versions[worker]} if worker is not None else None
+        ),
         "command": shlex.join(cmd),
         "exit_code": proc.returncode,
         "killed": killed,
