@@ -560,15 +560,15 @@ class Scenario:
             if "pinned_by" in info["workers"][self.actor_worker]:
                 raise CheckFailed("a pristine scheduler reports pinned_by?")
             return "actor works; the pristine scheduler has no pins (nothing to pin)"
-        holder = f"actor-{self.actor_future.key}"
-
-        async def pinned() -> bool:
-            info = await identity(client)
-            return holder in info["workers"].get(self.actor_worker, {}).get("pinned_by", ())
-
-        if not await poll(pinned, 10):
-            raise CheckFailed(f"the actor's worker is not pinned by {holder} in identity")
-        return f"actor works; its worker is pinned by {holder} (read by the old client)"
+        # The patched scheduler keeps the worker of an actor, which cannot move, out
+        # of workers_to_close; the old client asks it over the RPC it always had
+        n_workers = len((await identity(client))["workers"])
+        to_close = await client.scheduler.workers_to_close(n=n_workers)
+        if self.actor_worker in to_close:
+            raise CheckFailed(
+                f"workers_to_close(n={n_workers}) suggests the actor's worker: {to_close}"
+            )
+        return "actor works; workers_to_close keeps its worker (asked by the old client)"
 
     async def b3_actor_release(self) -> str:
         client = self.client
@@ -580,15 +580,15 @@ class Scenario:
         self.actor_future = None
         if self.server == "pristine":
             return "actor released"
-        holder = f"actor-{key}"
 
-        async def gone() -> bool:
-            info = await identity(client)
-            return not any(holder in w.get("pinned_by", ()) for w in info["workers"].values())
+        async def released() -> bool:
+            n_workers = len((await identity(client))["workers"])
+            to_close = await client.scheduler.workers_to_close(n=n_workers)
+            return self.actor_worker in to_close
 
-        if not await poll(gone, 10):
-            raise CheckFailed(f"{holder} still pins a worker after the actor was released")
-        return f"actor released; {holder} gone"
+        if not await poll(released, 10):
+            raise CheckFailed("workers_to_close still keeps the actor's worker after release")
+        return f"actor {key} released; workers_to_close may suggest its worker again"
 
     # e ---------------------------------------------------------------------------------
     async def e_identity(self) -> str:
