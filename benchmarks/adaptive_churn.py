@@ -90,7 +90,7 @@ def run_scenario(
 
             async def sample() -> None:
                 while True:
-                    pinned = getattr(s, "pinned_workers", {})
+                    pinned = getattr(getattr(s, "worker_pins", None), "holders", {})
                     participants = set().union(
                         *(r.participating_workers for r in plugin.active_shuffles.values())
                     )

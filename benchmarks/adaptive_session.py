@@ -284,7 +284,7 @@ def serve(
             return per_spec * len(set(cluster.worker_spec) | set(cluster.workers))
 
         def pinned() -> int:
-            pins = getattr(s, "pinned_workers", None)
+            pins = getattr(getattr(s, "worker_pins", None), "holders", None)
             return len(set().union(*pins.values())) if pins else 0
 
         def participants() -> int:
