@@ -49,8 +49,15 @@ patched/pristine are geometric means of the per-pair ratios with a 95% bootstrap
 interval over rounds, then pairs. Writes JSON and a PNG of workers and pinned workers
 over time in one session of each build into build/bench/.
 
+``--skew F`` gives a fraction F of the rows of the data set one key, so that one output
+partition of each shuffle and join holds that fraction of the data and takes longest:
+the other output workers finish early. ``--baseline prN`` compares with the series up
+to pull request N instead of pristine 2026.8.0 (e.g. ``pr6``: without the release of
+output workers once their outputs are computed, PR 7).
+
 Usage: python3 benchmarks/adaptive_session.py [--cluster distributed|jobqueue]
-       [--rounds N] [--sessions N] [--bursts N] [--gaps S,S,...]
+       [--rounds N] [--sessions N] [--bursts N] [--gaps S,S,...] [--skew F]
+       [--baseline pristine|prN]
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ GROUPS = 100
 SHAPE = (2000, 2000)
 CHUNKS_IN, CHUNKS_OUT = (2000, 40), (40, 2000)
 BURN_ROUNDS = 25  # CPU per partition of the map/reduce part: about 60 ms
+SKEW = 0.0  # the fraction of rows with the key 0 (--skew); set before anything is pickled
 
 
 # --- the workload: module-level functions, pickled by value to the workers -----------
@@ -90,9 +98,11 @@ def make_partition(seed: int, session: int = 0) -> Any:
 
     rng = np.random.default_rng(seed)
     n = ROWS_PER_PARTITION
+    k = rng.integers(0, KEYS, n)
+    k[: int(n * SKEW)] = 0
     return pd.DataFrame(
         {
-            "k": rng.integers(0, KEYS, n),
+            "k": k,
             "v": rng.integers(0, 1000, n),
             "g": rng.integers(0, GROUPS, n),
         }
@@ -571,10 +581,16 @@ def main() -> int:
         "--gaps", default="0.8,1.0,1.2", help="idle seconds before each next burst (cycled)"
     )
     parser.add_argument("--burst-timeout", type=float, default=180)
+    parser.add_argument("--skew", type=float, default=0.0, help="fraction of rows with one key")
+    parser.add_argument(
+        "--baseline", default="pristine", help="what to compare with: pristine or prN"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--plot", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     gaps = [float(g) for g in args.gaps.split(",")]
+    global SKEW
+    SKEW = args.skew
     serve_args = [
         "--cluster",
         args.cluster,
@@ -590,6 +606,8 @@ def main() -> int:
         args.gaps,
         "--burst-timeout",
         str(args.burst_timeout),
+        "--skew",
+        str(args.skew),
     ]
     if args.serve:
         serve(
@@ -612,7 +630,11 @@ def main() -> int:
     import envs
 
     name = "adaptive_session" if args.cluster == "distributed" else "adaptive_session_jobqueue"
-    pythons = envs.builds()
+    if args.skew:
+        name += f".skew{args.skew:g}"
+    if args.baseline != "pristine":
+        name += f".vs-{args.baseline}"
+    pythons = envs.builds(args.baseline)
     described = envs.describe(pythons, "benchmarks/adaptive_session.py")
     script = Path(__file__).resolve()
     runs: dict[str, list[list[dict[str, Any]]]] = {b: [] for b in envs.BUILDS}
@@ -632,7 +654,7 @@ def main() -> int:
                 result = drivers[b].request("session", i)
                 runs[b][-1].append(result)
                 print(
-                    f"round {r + 1} session {k + 1} {b:>8}: "
+                    f"round {r + 1} session {k + 1} {envs.LABELS[b]:>11}: "
                     f"{result['time_to_result_s']:6.1f} s to results, "
                     f"{result['worker_seconds']:6.1f} worker-s, peak {result['peak_workers']}, "
                     f"{result['restarts']} restarts, {result['lost_computed_tasks']} lost, "
@@ -662,7 +684,11 @@ def main() -> int:
         f"{args.cluster} cluster, {args.rounds} rounds x {args.sessions} paired sessions "
         f"of {args.bursts} bursts"
     )
-    print(f"{'measure':<26} {'pristine':>9} {'patched':>9} {'ratio':>6}  95% interval")
+    labels = envs.LABELS
+    print(
+        f"{'measure':<26} {labels['pristine']:>11} {labels['patched']:>11} {'ratio':>6}  "
+        "95% interval"
+    )
     measures = [(m, lambda x, m=m: x[m]) for m in METRICS] + [
         (f"burst {b + 1} time_s", lambda x, b=b: x["bursts"][b]["time_s"])
         for b in range(args.bursts)
@@ -677,7 +703,7 @@ def main() -> int:
         )
         low, high = row["ratio_95ci"]
         print(
-            f"{measure:<26} {row['pristine_median']:>9.2f} {row['patched_median']:>9.2f} "
+            f"{measure:<26} {row['pristine_median']:>11.2f} {row['patched_median']:>11.2f} "
             f"{row['ratio']:>6.3f}  [{low:.3f}, {high:.3f}]"
         )
         rows.append({"measure": measure, **row})
@@ -706,12 +732,12 @@ def main() -> int:
         }
     print()
     print(
-        f"{'build':<9} {'sessions':>8} {'P2P runs':>8} {'restarts':>8} {'lost':>6} "
+        f"{'build':<11} {'sessions':>8} {'P2P runs':>8} {'restarts':>8} {'lost':>6} "
         f"{'killed':>6} {'wrong':>5} {'failed':>6} {'peak':>4} {'shrink':>6} {'pinned':>8}"
     )
     for b, t in totals.items():
         print(
-            f"{b:<9} {t['sessions']:>8} {t['p2p_runs']:>8} {t['restarts']:>8} "
+            f"{labels[b]:<11} {t['sessions']:>8} {t['p2p_runs']:>8} {t['restarts']:>8} "
             f"{t['lost_computed_tasks']:>6} {t['unexpected_removals']:>6} "
             f"{t['wrong_bursts']:>5} {t['failed_bursts']:>6} {t['peak_workers']:>4} "
             f"{t['median_shrink_s']:>5.1f}s {t['median_pinned_worker_seconds']:>7.1f}s"
@@ -730,6 +756,7 @@ def main() -> int:
         name,
         {
             **described,
+            "labels": labels,
             "args": vars(args),
             "timeline_columns": TIMELINE,
             "rows": rows,

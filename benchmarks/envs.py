@@ -1,6 +1,8 @@
 """The two builds that every benchmark compares, each in a venv of its own.
 
 - ``build/bench/pristine``: ``distributed==2026.8.0`` from PyPI, as users have it today;
+  or, with ``baseline="pr<N>"``, ``build/bench/pr<N>``: the series up to pull request N
+  of the stack (e.g. to measure what the later pull requests change);
 - ``build/bench/patched``: the wheel that ``python3 -m seriestool build`` makes from
   ``patches/``.
 
@@ -27,10 +29,15 @@ from seriestool.venv import ensure_env, venv_bin  # noqa: E402
 
 BUILDS = ("pristine", "patched")
 RESULTS = ROOT / "build" / "bench"
+#: How results name each build; builds(baseline=...) renames the baseline
+LABELS = {"pristine": "pristine", "patched": "patched"}
 
 
-def builds() -> dict[str, Path]:
+def builds(baseline: str = "pristine") -> dict[str, Path]:
     """Build the patched wheel and make sure both venvs are up to date.
+
+    ``baseline``: ``"pristine"`` (2026.8.0 from PyPI) or ``"pr<N>"`` (the series up to
+    pull request N); either way it is the build called ``"pristine"`` in the result.
 
     Returns the python interpreter of each build.
     """
@@ -39,16 +46,40 @@ def builds() -> dict[str, Path]:
     with patched_tree(project) as tree:
         wheel = build_wheel(project, tree)
     install_with = list(project.base.install_with)
-    pristine = ensure_env(
-        project,
-        RESULTS / "pristine",
-        requirements,
-        [project.base.requirement, *install_with],
-    )
+    if baseline == "pristine":
+        pristine = ensure_env(
+            project,
+            RESULTS / "pristine",
+            requirements,
+            [project.base.requirement, *install_with],
+        )
+    else:
+        pristine = ensure_env(
+            project, RESULTS / baseline, requirements, install_with, _pr_wheel(project, baseline)
+        )
+        LABELS["pristine"] = f"up to PR {baseline[2:]}"
     patched = ensure_env(project, RESULTS / "patched", requirements, install_with, wheel)
     for python in (pristine, patched):
         assert python == venv_bin(python.parents[1], "python")
     return {"pristine": pristine, "patched": patched}
+
+
+def _pr_wheel(project: Project, baseline: str) -> Path:
+    """The wheel of the series up to pull request ``baseline`` (``"pr<N>"``)"""
+    from seriestool.build import wheel_version
+    from seriestool.series import pull_requests, read_series
+
+    prs = pull_requests(read_series(project), "patches/series")
+    if not baseline[2:].isdigit() or not 1 <= int(baseline[2:]) <= len(prs):
+        raise SystemExit(f"baseline {baseline!r}: expected pristine or pr1 to pr{len(prs)}")
+    patches = [
+        project.patches_dir / entry.name
+        for pr in prs[: int(baseline[2:])]
+        for entry in pr.entries
+        if not entry.upstream_only
+    ]
+    with patched_tree(project, patches) as tree:
+        return build_wheel(project, tree, wheel_version(project, patches))
 
 
 def run_in(python: Path, script: Path, *args: str, timeout: float = 1800) -> Any:

@@ -5,7 +5,8 @@ synthetic WorkerState objects. Measures, per call:
 
 - ``workers_to_close()`` (memory_ratio form, as ``Adaptive`` with no target) and
   ``workers_to_close(n=...)`` and ``workers_to_close(key=...)``: the retirement
-  selection, with 100, 1,000 and 5,000 workers and 0, 10 and 100 active shuffle runs;
+  selection, with 1,000 and 5,000 workers and 0, 10 and 100 active shuffle runs of 16
+  workers each;
 - on the patched build, ``pin_workers`` + ``unpin_workers`` of a 1,000-worker run, and
   ``downscaling_report()``;
 - the shuffle scheduler plugin's ``transition`` hook for a task that is not a shuffle's
@@ -15,7 +16,11 @@ synthetic WorkerState objects. Measures, per call:
 An active shuffle run is emulated the way each build sees it: on pristine, an entry in
 ``ShuffleSchedulerPlugin.active_shuffles`` whose participants upstream's
 ``valid_workers_downscaling`` hook unions on every call; on the patched build, the
-run's pins. Each run involves a different 1% slice of the workers.
+run's pins. Each run involves 16 workers, the next run the next 16 (wrapping around).
+
+Each round runs each cell once in each build, in a fresh process, alternating; the
+ratio patched/pristine is the geometric mean of the rounds' ratios, with a 95%
+bootstrap interval over rounds.
 
 Usage: python3 benchmarks/scheduler_overhead.py [--rounds N]
 """
@@ -28,8 +33,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-WORKER_COUNTS = (100, 1_000, 5_000)
+WORKER_COUNTS = (1_000, 5_000)
 RUN_COUNTS = (0, 10, 100)
+RUN_SIZE = 16
 
 
 def measure(n_workers: int, n_runs: int, repeat: int) -> dict[str, Any]:
@@ -60,7 +66,7 @@ def measure(n_workers: int, n_runs: int, repeat: int) -> dict[str, Any]:
             )
         addresses = list(s.workers)
         patched = hasattr(s, "pin_workers")
-        size = max(1, n_workers // 100)
+        size = RUN_SIZE
         for r in range(n_runs):
             run = [addresses[(r * size + j) % n_workers] for j in range(size)]
             if patched:
@@ -108,7 +114,7 @@ def measure(n_workers: int, n_runs: int, repeat: int) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="alternations per cell")
+    parser.add_argument("--rounds", type=int, default=7, help="alternations per cell")
     parser.add_argument("--repeat", type=int, default=5, help="timeit repeats per run")
     parser.add_argument("--measure", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -118,12 +124,20 @@ def main() -> int:
         print(json.dumps(measure(*args.measure)))
         return 0
 
-    import envs
+    import random
 
+    import envs
+    import paired
+
+    rng = random.Random(42)
     pythons = envs.builds()
     script = Path(__file__).resolve()
     rows = []
-    print(f"{'workers':>7} {'runs':>4}  {'call':<31} {'pristine':>11} {'patched':>11} {'ratio':>6}")
+    described = envs.describe(pythons, "benchmarks/scheduler_overhead.py")
+    print(
+        f"{'workers':>7} {'runs':>4}  {'call':<31} {'pristine':>11} {'patched':>11} "
+        f"{'ratio':>6}  95% interval"
+    )
     for n_workers in WORKER_COUNTS:
         for n_runs in RUN_COUNTS:
             samples: dict[str, dict[str, list[float]]] = {b: {} for b in envs.BUILDS}
@@ -148,10 +162,17 @@ def main() -> int:
                 }
                 if call in samples["pristine"]:
                     u = statistics.median(samples["pristine"][call])
-                    row.update(pristine_s=u, ratio=p / u)
+                    # One pair per round
+                    cmp = paired.compare(
+                        [[v] for v in samples["pristine"][call]],
+                        [[v] for v in patched],
+                        rng,
+                    )
+                    low, high = cmp["ratio_95ci"]
+                    row.update(pristine_s=u, ratio=cmp["ratio"], ratio_95ci=[low, high])
                     print(
                         f"{n_workers:>7} {n_runs:>4}  {call:<31} {u * 1e6:>9.3f}us "
-                        f"{p * 1e6:>9.3f}us {p / u:>6.2f}"
+                        f"{p * 1e6:>9.3f}us {cmp['ratio']:>6.3f}  [{low:.3f}, {high:.3f}]"
                     )
                 else:
                     print(
@@ -161,12 +182,7 @@ def main() -> int:
                 rows.append(row)
     path = envs.save(
         "scheduler_overhead",
-        {
-            "machine": envs.machine(),
-            "versions": {b: envs.version(p) for b, p in pythons.items()},
-            "rounds": args.rounds,
-            "rows": rows,
-        },
+        {**described, "rounds": args.rounds, "run_size": RUN_SIZE, "rows": rows},
     )
     print(f"wrote {path}")
     return 0
