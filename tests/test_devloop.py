@@ -151,7 +151,7 @@ def test_pytest_result_counts(tmp_path: Path) -> None:
 
 
 def test_duration() -> None:
-    assert [duration(s) for s in (0.42, 38.4, 130)] == ["0.4s", "38s", "2m10s"]
+    assert [duration(s) for s in (0.42, 38.4, 125)] == ["0.4s", "38s", "2m05s"]
 
 
 def test_k_selecting_nothing_at_a_pr_end_is_not_a_failure(
@@ -313,10 +313,13 @@ def test_select_tests_own_and_shared_code() -> None:
 def test_select_tests_changed_test_file_of_an_earlier_pr() -> None:
     history = [
         (1, frozenset({"pkg/a.py", "pkg/tests/test_a.py"})),
-        (2, frozenset({"pkg/tests/test_a.py", "pkg/b.py", "pkg/tests/test_b.py"})),
+        (2, frozenset({"pkg/z.py", "pkg/tests/test_z.py"})),
+        (3, frozenset({"pkg/tests/test_a.py", "pkg/b.py", "pkg/tests/test_b.py"})),
     ]
-    present = frozenset({"pkg/tests/test_a.py", "pkg/tests/test_b.py"})
-    assert boundaries.select_tests(history, present, "pkg").files == sorted(present)
+    present = frozenset({"pkg/tests/test_a.py", "pkg/tests/test_b.py", "pkg/tests/test_z.py"})
+    selection = boundaries.select_tests(history, present, "pkg")
+    assert selection.files == ["pkg/tests/test_a.py", "pkg/tests/test_b.py"]
+    assert selection.why == "2 of 3 test files: PR 3's own"
 
 
 @pytest.mark.parametrize(
@@ -408,13 +411,14 @@ def test_series_tests_print_pytest_output_on_failure(
     assert out.splitlines()[-1].endswith("(log: build/logs/series-tests.log)")
 
 
-def test_verbose_streams_pytest_output(
+def test_verbose_streams_pytest_output_once(
     project: Project, cli: Cli, fakes: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tree = series_tree(project, cli, PASS.format("x"))
+    tree = series_tree(project, cli, "def test_x():\n    assert 'left' == 'right'\n")
     capsys.readouterr()
     testing.run_series_tests(project, tree, "1.0+x", (), Console(verbose=True))
-    assert "test session starts" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.count("test session starts") == 1 and "AssertionError" in out
 
 
 # 3. test PATH ----------------------------------------------------------------------
