@@ -40,7 +40,7 @@ def _lint(
         files = f" ({m.group(1)} source files)" if m else files
         if ran.returncode != 0:
             failed.append(label)
-            outputs.append(ran.output)
+            outputs.append(f"$ {label}\n{ran.output}")
     labels = ", ".join(label for label, _ in commands)
     result = (
         Result(Status.FAILED, f"{', '.join(failed)} failed")
