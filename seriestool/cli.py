@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from .project import Project, SeriesError
-from .series import pull_requests, read_series
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,21 +42,80 @@ def _parser() -> argparse.ArgumentParser:
         help="replace the work tree even if it holds unexported work",
     )
     worktree(sub.add_parser("export", help="write base..HEAD of the work tree to patches/"))
-    sub.add_parser(
+
+    def verbose(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="print the output of pip, ruff, mypy and pytest as they run"
+            " (by default: one line per step, the full output only when a step fails;"
+            " logs in build/logs/)",
+        )
+
+    def all_boundary_tests(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--all-boundary-tests",
+            action="store_true",
+            help="at the end of each pull request run every test file there, not only"
+            " the PR's own and those of earlier PRs whose code it changes too",
+        )
+
+    sp = sub.add_parser(
         "check",
         help="series listing, clean apply (no offset), byte-stable re-export, PR stack:"
         " descriptions, and build and tests at the end of each PR",
+        description="Check the series: every patch listed and applying with no offset,"
+        " a fresh import re-exports byte for byte, the PR stack and its descriptions; then,"
+        " at the end of each pull request, build the series up to there (wheels are"
+        " cached in build/cache/wheels/ by content), install it into build/boundary-venv"
+        " and run the PR's test files, those of earlier PRs whose code it changes too,"
+        " and at the last PR all test files.",
     )
-    sub.add_parser("build", help="build the patched wheel into dist/")
-    sp = sub.add_parser("test", help="check, build, install into .venv, lint, run all tests")
+    all_boundary_tests(sp)
+    verbose(sp)
+    verbose(sub.add_parser("build", help="build the patched wheel into dist/"))
+    sp = sub.add_parser(
+        "test",
+        usage="%(prog)s [-h] [--quick] [--all-boundary-tests] [-v] [--worktree WORKTREE]"
+        " [PATH ...] [-- PYTEST_ARG ...]",
+        help="check, build, install into .venv, lint, run all tests (what CI runs);"
+        " --quick; test PATH runs test files of build/work",
+        description="Without PATH, what CI runs: check (without the PR ends), build the wheel"
+        " (cached), install it into .venv, the tool's tests, lint, the series' tests"
+        " against the installed wheel, then the end of each pull request of the stack"
+        " (see check). With PATH: only those test files, against the work tree"
+        " build/work as it is on disk (uncommitted changes included), through an editable"
+        " install in build/dev-venv; no wheel, no check, no lint. Arguments after --"
+        " go to pytest, e.g. test -- -k pin_workers; a pytest run that selects no test"
+        " is reported as 'no tests selected', not as a failure.",
+    )
     sp.add_argument(
-        "pytest_args",
+        "paths",
         nargs="*",
-        metavar="PYTEST_ARG",
-        help="extra arguments for the series' pytest run (after --)",
+        metavar="PATH",
+        help="test files (or node ids) of the work tree, relative to it"
+        " (distributed/tests/test_x.py) or absolute",
     )
-    sub.add_parser("lint", help="ruff and mypy on the tool and on the files the series touches")
-    sub.add_parser("install", help="build and install the patched wheel into .venv")
+    sp.add_argument(
+        "--quick",
+        action="store_true",
+        help="the edit loop: everything but the end of each pull request of the stack"
+        " (the builds, installs and tests in build/boundary-venv); run the full test"
+        " before pushing",
+    )
+    all_boundary_tests(sp)
+    verbose(sp)
+    worktree(sp)
+    sp = sub.add_parser(
+        "docs",
+        help="write the docs/source/ files the series adds or changes to DIR (default build/docs/)",
+    )
+    sp.add_argument("dir", nargs="?", type=Path, default=None, metavar="DIR")
+    verbose(
+        sub.add_parser("lint", help="ruff and mypy on the tool and on the files the series touches")
+    )
+    verbose(sub.add_parser("install", help="build and install the patched wheel into .venv"))
     sp = sub.add_parser(
         "upstream", help="one branch per pull request in a dask/distributed checkout"
     )
@@ -70,10 +128,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace, project: Project) -> None:
+def run(args: argparse.Namespace, project: Project, pytest_args: list[str]) -> None:
     # Imports here keep `--help` and argument errors fast.
     from . import build, testing, tree
+    from .console import Console
+    from .docs import write_docs
     from .upstream import upstream
+
+    if pytest_args and args.command != "test":
+        raise SeriesError(f"arguments after -- are for test only, not for {args.command}")
 
     def worktree_path() -> Path:
         path: Path = args.worktree or project.default_worktree
@@ -90,25 +153,35 @@ def run(args: argparse.Namespace, project: Project) -> None:
         what = ", ".join(changed) if changed else "nothing changed"
         print(f"seriestool: exported {project.rel(wt)} to patches/: {what}")
     elif args.command == "check":
-        n = tree.check(project)
-        what = f"{n} patches apply cleanly and re-export byte for byte"
-        prs = pull_requests(read_series(project), project.rel(project.series_file))
-        if prs:
-            print(f"seriestool: {what}; building and testing the end of each PR")
-            if not testing.run_boundary_tests(project, prs):
-                raise SeriesError("check failed: tests fail at the end of a pull request")
-            what = f"{len(prs)} pull requests build and pass their tests, and {what}"
-        print(f"seriestool: check passed: {what}")
+        testing.check(project, all_boundary_tests=args.all_boundary_tests, verbose=args.verbose)
     elif args.command == "build":
-        with tree.patched_tree(project) as t:
-            wheel = build.build_wheel(project, t)
-        print(wheel)
+        wheel = build.get_wheel(project, console=Console(args.verbose))
+        print(build.publish(project, wheel))
+    elif args.command == "test" and args.paths:
+        if args.quick or args.all_boundary_tests:
+            raise SeriesError(
+                "test PATH runs only the given test files: no --quick or --all-boundary-tests"
+            )
+        testing.test_paths(project, worktree_path(), args.paths, pytest_args, verbose=args.verbose)
     elif args.command == "test":
-        testing.test(project, args.pytest_args)
+        testing.test(
+            project,
+            pytest_args,
+            quick=args.quick,
+            all_boundary_tests=args.all_boundary_tests,
+            verbose=args.verbose,
+        )
+    elif args.command == "docs":
+        dest = args.dir.resolve() if args.dir is not None else project.docs_dir
+        written = write_docs(project, dest)
+        if not written:
+            raise SeriesError("the series adds or changes no file under docs/source/")
+        for path in written:
+            print(project.rel(path))
     elif args.command == "lint":
-        testing.lint(project)
+        testing.lint(project, verbose=args.verbose)
     elif args.command == "install":
-        testing.install(project)
+        testing.install(project, verbose=args.verbose)
     elif args.command == "upstream":
         path = args.path.resolve()
         branches, start = upstream(project, path, args.prefix)
@@ -119,8 +192,11 @@ def run(args: argparse.Namespace, project: Project) -> None:
 
 def main(argv: list[str] | None = None, root: Path | None = None) -> int:
     try:
-        args = _parser().parse_args(argv)
-        run(args, Project.load(root or ROOT))
+        argv = sys.argv[1:] if argv is None else argv
+        # Everything after the first "--" goes to pytest (test only).
+        cut = argv.index("--") if "--" in argv else len(argv)
+        args = _parser().parse_args(argv[:cut])
+        run(args, Project.load(root or ROOT), argv[cut + 1 :])
     except SeriesError as e:
         print(f"seriestool: error: {e}", file=sys.stderr)
         return 1

@@ -9,6 +9,9 @@ from pathlib import Path
 # Environment variable through which `seriestool test` tells its pytest plugin
 # (seriestool.pytest_harness) which distributed version must be imported.
 EXPECT_VERSION_ENV = "SERIESTOOL_EXPECT_VERSION"
+# Set by `seriestool test PATH` only: the work tree whose code the tests must import
+# (an editable install), instead of an installed build.
+SOURCE_TREE_ENV = "SERIESTOOL_SOURCE_TREE"
 
 
 class SeriesError(Exception):
@@ -115,6 +118,30 @@ class Project:
     @property
     def lint_venv_dir(self) -> Path:
         return self.build_dir / "lint-venv"
+
+    @property
+    def boundary_venv_dir(self) -> Path:
+        """The series up to the end of one pull request of the stack at a time."""
+        return self.build_dir / "boundary-venv"
+
+    @property
+    def build_venv_dir(self) -> Path:
+        """The pinned build backend (requirements/build.txt) that builds the wheels."""
+        return self.build_dir / "build-venv"
+
+    @property
+    def dev_venv_dir(self) -> Path:
+        """An editable install of the work tree, for ``test PATH``."""
+        return self.build_dir / "dev-venv"
+
+    @property
+    def docs_dir(self) -> Path:
+        """Where ``docs`` writes the documentation the series adds or changes."""
+        return self.build_dir / "docs"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.build_dir / "logs"
 
     @property
     def build_constraints(self) -> Path:

@@ -4,7 +4,9 @@ The sdist's ``conftest.py`` loads ``distributed.pytest_resourceleaks``, which th
 does not ship. ``seriestool test`` runs pytest with ``--noconftest -p
 seriestool.pytest_harness``; this module does what that conftest does otherwise
 (distributed's fixtures, ``--runslow``, the ``workerstate`` marker) and makes sure the
-tests run against the installed patched wheel, never against a source tree.
+tests run against the installed patched wheel, never against a source tree; except
+with ``SERIESTOOL_SOURCE_TREE`` set (``seriestool test PATH``), when they must run
+against that tree (rules in ``seriestool.imported``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ from distributed._version import __version__ as distributed_version
 # Make all of distributed's fixtures available, as the sdist's conftest.py does.
 from distributed.utils_test import *  # noqa: F403
 
-from seriestool.project import EXPECT_VERSION_ENV
+from seriestool.imported import import_error, report_header
+from seriestool.project import EXPECT_VERSION_ENV, SOURCE_TREE_ENV
+
+
+def _source_tree() -> Path | None:
+    value = os.environ.get(SOURCE_TREE_ENV)
+    return Path(value) if value else None
+
+
+def _location() -> Path:
+    return Path(distributed.__file__).resolve().parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,25 +39,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    version = distributed_version
-    expected = os.environ.get(EXPECT_VERSION_ENV)
-    if expected is not None and version != expected:
-        raise pytest.UsageError(
-            f"seriestool harness: distributed {version} imported, expected {expected}"
-        )
-    if "+" not in version:
-        raise pytest.UsageError(
-            f"seriestool harness: distributed {version} imported, not a patched build"
-        )
-    location = Path(distributed.__file__).resolve()
-    if location.is_relative_to(config.rootpath.resolve()):
-        raise pytest.UsageError(
-            f"seriestool harness: distributed imported from the source tree ({location})"
-        )
+    error = import_error(
+        distributed_version,
+        _location(),
+        config.rootpath,
+        os.environ.get(EXPECT_VERSION_ENV),
+        _source_tree(),
+    )
+    if error is not None:
+        raise pytest.UsageError(f"seriestool harness: {error}")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"distributed {distributed_version} from {Path(distributed.__file__).parent}"
+    return report_header(distributed_version, _location(), _source_tree())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,207 +1,314 @@
-"""``lint``, ``test`` and ``install``: the checks that need ``.venv``."""
+"""``check`` (with the stack), ``lint``, ``test``, ``test PATH`` and ``install``."""
 
 from __future__ import annotations
 
-import os
+import re
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .build import build_wheel, wheel_version
-from .project import EXPECT_VERSION_ENV, Project, SeriesError
-from .series import PullRequest, pull_requests, read_series
-from .tree import check, patched_tree, temp_dir, touched_files
-from .venv import ensure_env, ensure_lint_venv, ensure_venv, venv_bin
+from .boundaries import run_boundaries
+from .build import get_wheel, publish
+from .console import Console, Result, Status, Timer, fresh_log, pytest_result
+from .git import is_repo_root
+from .project import Project, SeriesError
+from .runpytest import run_pytest, series_test_files
+from .series import pull_requests, read_series
+from .tree import check_tree, patched_tree, touched_files, worktree_note
+from .venv import ensure_dev_venv, ensure_lint_venv, ensure_venv, venv_bin
+
+BOUNDARIES = "tests at PR boundaries"
 
 
-def _step(title: str) -> None:
-    print(f"\n== seriestool: {title} ==", flush=True)
+def _lint(
+    project: Project,
+    name: str,
+    commands: Sequence[tuple[str, Sequence[str | Path]]],
+    cwd: Path,
+    console: Console,
+    timer: Timer,
+) -> Result:
+    """Run each (label, command) into one log; one line for all of them."""
+    log = fresh_log(project.logs_dir / f"{re.sub(r'[^a-z]+', '-', name).strip('-')}.log")
+    failed: list[str] = []
+    outputs: list[str] = []
+    files = ""
+    for label, cmd in commands:
+        ran = console.run(cmd, cwd, log)
+        m = re.search(r"(\d+) source files?", ran.output)
+        files = f" ({m.group(1)} source files)" if m else files
+        if ran.returncode != 0:
+            failed.append(label)
+            outputs.append(f"$ {label}\n{ran.output}")
+    labels = ", ".join(label for label, _ in commands)
+    result = (
+        Result(Status.FAILED, f"{', '.join(failed)} failed")
+        if failed
+        else Result(Status.PASSED, f"{labels} passed{files}")
+    )
+    console.step(name, result, timer.seconds, project.rel(log), "".join(outputs))
+    return result
 
 
-def _run(cmd: Sequence[str | Path], cwd: Path, env: dict[str, str] | None = None) -> int:
-    print("$ " + " ".join(str(c) for c in cmd), flush=True)
-    return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, check=False).returncode
-
-
-def lint_tool(project: Project) -> bool:
+def lint_tool(project: Project, console: Console) -> Result:
     """ruff and mypy on the tool itself, with this repository's pyproject.toml."""
+    timer = Timer()
     ruff, mypy = venv_bin(project.venv_dir, "ruff"), venv_bin(project.venv_dir, "mypy")
-    return not any(
+    paths = [
+        p for p in ("seriestool", "tests", "benchmarks", "demo") if (project.root / p).exists()
+    ]
+    return _lint(
+        project,
+        "lint (tool)",
         [
-            _run([ruff, "check", "seriestool", "tests", "benchmarks", "demo"], project.root),
-            _run(
-                [ruff, "format", "--check", "seriestool", "tests", "benchmarks", "demo"],
-                project.root,
-            ),
-            _run([mypy, "seriestool"], project.root),
-        ]
+            ("ruff check", [ruff, "check", *paths]),
+            ("ruff format --check", [ruff, "format", "--check", *paths]),
+            ("mypy", [mypy, "seriestool"]),
+        ],
+        project.root,
+        console,
+        timer,
     )
 
 
-def lint_series(project: Project, tree: Path) -> bool | None:
-    """ruff (check and format) and mypy on what the series touches, with upstream's config.
-
-    None when the series touches no Python file.
-    """
+def lint_series(project: Project, tree: Path, console: Console) -> Result:
+    """ruff (check and format) and mypy on what the series touches, with upstream's config."""
+    timer = Timer()
     files = [f for f in touched_files(tree) if f.endswith(".py")]
     if not files:
-        print("seriestool: the series touches no Python file; nothing to lint")
-        return None
+        result = Result(Status.EMPTY, "the series touches no Python file")
+        console.step("lint (series)", result, timer.seconds)
+        return result
     ruff = venv_bin(project.venv_dir, "ruff")
-    ensure_lint_venv(project)
+    ensure_lint_venv(project, console)
     mypy = venv_bin(project.lint_venv_dir, "mypy")
     config = tree / "pyproject.toml"
+    commands: list[tuple[str, Sequence[str | Path]]] = [
+        ("ruff check", [ruff, "check", "--config", config, *files]),
+        ("ruff format --check", [ruff, "format", "--check", "--config", config, *files]),
+    ]
     # mypy on the touched modules, not on the tests.
     modules = [f for f in files if f.startswith("distributed/") and "/tests/" not in f]
-    failed = [
-        _run([ruff, "check", "--config", config, *files], tree),
-        _run([ruff, "format", "--check", "--config", config, *files], tree),
-    ]
     if modules:
         cache = project.build_dir / "mypy-cache-series"
         # In upstream's hook environment, from the tree's root, so mypy reads the tree's
         # [tool.mypy] configuration and analyses the tree's distributed/.
-        failed.append(_run([mypy, "--warn-unused-configs", "--cache-dir", cache, *modules], tree))
-    return not any(failed)
-
-
-def series_test_files(tree: Path) -> list[Path]:
-    """The ``test_*.py`` files the series adds."""
-    return [
-        tree / f
-        for f in touched_files(tree, added_only=True)
-        if Path(f).name.startswith("test_") and f.endswith(".py")
-    ]
+        commands.append(("mypy", [mypy, "--warn-unused-configs", "--cache-dir", cache, *modules]))
+    return _lint(project, "lint (series)", commands, tree, console, timer)
 
 
 def run_series_tests(
     project: Project,
     tree: Path,
     version: str,
-    extra: Sequence[str] = (),
-    env_dir: Path | None = None,
-) -> bool | None:
-    """The series' own tests against the wheel INSTALLED in ``env_dir`` (default
-    ``.venv``); None when it adds no tests.
-    """
+    extra: Sequence[str],
+    console: Console,
+) -> Result:
+    """The series' own tests against the wheel INSTALLED in ``.venv``."""
+    timer = Timer()
     tests = series_test_files(tree)
     if not tests:
-        print("seriestool: the series adds no test files; skipping")
-        return None
-    env = dict(os.environ)
-    # Only the harness comes from this repository; ``distributed`` comes from .venv.
-    env["PYTHONPATH"] = str(project.root)
-    env[EXPECT_VERSION_ENV] = version
-    cmd: list[str | Path] = [
-        venv_bin(env_dir or project.venv_dir, "pytest"),
-        "--noconftest",
-        "-p",
-        "seriestool.pytest_harness",
-        "--import-mode=importlib",
-        "-c",
-        tree / "pyproject.toml",
-        "--rootdir",
-        tree,
-        # upstream's addopts say --color=yes; CI logs want plain text
-        "--color=auto",
-        "-p",
-        "no:cacheprovider",
-        *extra,
-        *tests,
-    ]
-    # Run outside the tree: a subprocess started with cwd on sys.path must not find
-    # the tree's distributed/ either.
-    with temp_dir(project, "pytest") as cwd:
-        return _run(cmd, cwd, env) == 0
+        result = Result(Status.EMPTY, "the series adds no test files")
+        console.step("series tests", result, timer.seconds)
+        return result
+    log = fresh_log(project.logs_dir / "series-tests.log")
+    ran = run_pytest(project, project.venv_dir, tree, tests, extra, log, console, version=version)
+    result = pytest_result(ran, selecting=bool(extra))
+    console.step("series tests", result, timer.seconds, project.rel(log), ran.output)
+    return result
 
 
-def run_boundary_tests(project: Project, prs: list[PullRequest], extra: Sequence[str] = ()) -> bool:
-    """At the end of each of ``prs`` (a stack from its first pull request): build the
-    series up to there, install it into ``build/boundary-venv`` and run the tests that
-    the series has there. Every pull request must pass its own tests and those of the
-    pull requests before it, without the ones after it.
-    """
-    env_dir = project.build_dir / "boundary-venv"
-    failed = []
-    patches: list[Path] = []
-    for pr in prs:
-        patches += [project.patches_dir / e.name for e in pr.entries if not e.upstream_only]
-        _step(f"PR {pr.number}: {pr.title}")
-        version = wheel_version(project, patches)
-        with patched_tree(project, patches) as tree:
-            wheel = build_wheel(project, tree, version)
-            ensure_env(
-                project,
-                env_dir,
-                project.test_requirements,
-                list(project.base.install_with),
-                wheel,
-            )
-            if run_series_tests(project, tree, version, extra, env_dir) is False:
-                failed.append(pr.number)
-    if failed:
-        print(f"seriestool: tests failed at the end of PR(s) {', '.join(map(str, failed))}")
-    return not failed
+def run_tool_tests(project: Project, console: Console) -> Result:
+    timer = Timer()
+    log = fresh_log(project.logs_dir / "tool-tests.log")
+    python = venv_bin(project.venv_dir, "python")
+    ran = console.run(
+        [python, "-m", "pytest", "-p", "no:cacheprovider", "tests"], project.root, log
+    )
+    result = pytest_result(ran, selecting=False)
+    console.step("tool tests", result, timer.seconds, project.rel(log), ran.output)
+    return result
 
 
-def run_tool_tests(project: Project) -> bool:
-    return _run([venv_bin(project.venv_dir, "python"), "-m", "pytest", "tests"], project.root) == 0
+def _note_worktree(project: Project) -> None:
+    """After a passed check: whether build/work holds what patches/ does not."""
+    note = worktree_note(project, project.default_worktree)
+    if note:
+        print(f"seriestool: note: {note}", flush=True)
 
 
-def lint(project: Project) -> None:
-    ensure_venv(project, None)
+def _build_step(project: Project, tree: Path | None, console: Console) -> Path:
+    """The series' wheel (cached or built) in dist/; one line."""
+    timer = Timer()
+    wheel = get_wheel(project, None, tree, console)
+    path = publish(project, wheel)
+    how = "from the cache" if wheel.cached else "built"
+    console.step("build", Result(Status.PASSED, f"{project.rel(path)}, {how}"), timer.seconds)
+    return path
+
+
+def _install_step(project: Project, wheel: Path, console: Console) -> None:
+    timer = Timer()
+    result = ensure_venv(project, wheel, console)
+    console.step(f"install ({project.rel(project.venv_dir)})", result, timer.seconds)
+
+
+def check(project: Project, *, all_boundary_tests: bool = False, verbose: bool = False) -> None:
+    """``check``: the series, its stack and, at the end of each PR, build and tests."""
+    console = Console(verbose)
+    prs = pull_requests(read_series(project), project.rel(project.series_file))
     with patched_tree(project) as tree:
-        _step("lint (tool)")
-        ok_tool = lint_tool(project)
-        _step("lint (series)")
-        ok_series = lint_series(project, tree)
-    failed = [n for n, ok in (("tool", ok_tool), ("series", ok_series)) if ok is False]
+        n = check_tree(project, tree)
+        _note_worktree(project)
+        what = f"{n} patches apply cleanly and re-export byte for byte"
+        if prs:
+            print(f"seriestool: {what}; building and testing the end of each PR", flush=True)
+            result = run_boundaries(
+                project,
+                prs,
+                tree,
+                (),
+                console,
+                all_tests=all_boundary_tests,
+                last_runs_all=True,
+            )
+            if result.status is Status.FAILED:
+                raise SeriesError(f"check failed: {result.detail}")
+            what = f"{len(prs)} pull requests build and pass their tests, and {what}"
+    print(f"seriestool: check passed: {what}")
+
+
+def lint(project: Project, *, verbose: bool = False) -> None:
+    console = Console(verbose)
+    ensure_venv(project, None, console)
+    with patched_tree(project) as tree:
+        results = {
+            "tool": lint_tool(project, console),
+            "series": lint_series(project, tree, console),
+        }
+    failed = [name for name, r in results.items() if r.status is Status.FAILED]
     if failed:
         raise SeriesError(f"lint failed: {', '.join(failed)}")
     print("seriestool: lint passed")
 
 
-def test(project: Project, pytest_args: Sequence[str] = ()) -> None:
-    _step("check")
-    count = check(project)
-    print(f"seriestool: check passed ({count} patches)")
+def test(
+    project: Project,
+    pytest_args: Sequence[str] = (),
+    *,
+    quick: bool = False,
+    all_boundary_tests: bool = False,
+    verbose: bool = False,
+) -> None:
+    """What CI runs; ``quick`` leaves out the PR boundaries."""
+    console = Console(verbose)
     prs = pull_requests(read_series(project), project.rel(project.series_file))
-    results: dict[str, bool | None] = {"check": True}
+    results: dict[str, Result] = {}
+    timer = Timer()
     with patched_tree(project) as tree:
-        _step("build")
-        wheel = build_wheel(project, tree)
-        print(f"seriestool: built {project.rel(wheel)}")
-        ensure_venv(project, wheel)
-        _step("tool tests")
-        results["tool tests"] = run_tool_tests(project)
-        _step("lint (tool)")
-        results["lint (tool)"] = lint_tool(project)
-        _step("lint (series)")
-        results["lint (series)"] = lint_series(project, tree)
-        _step("series tests")
-        results["series tests"] = run_series_tests(
-            project, tree, wheel_version(project), pytest_args
+        count = check_tree(project, tree)
+        results["check"] = Result(
+            Status.PASSED, f"{count} patches apply cleanly and re-export byte for byte"
         )
-    if len(prs) > 1:
-        # The whole series, i.e. the end of the last PR, was tested above
-        results["tests at PR boundaries"] = run_boundary_tests(project, prs[:-1], pytest_args)
-    failed = [name for name, ok in results.items() if ok is False]
-    passed = [name for name, ok in results.items() if ok is True]
-    skipped = [name for name, ok in results.items() if ok is None]
-    summary = f"passed: {', '.join(passed)}"
-    if skipped:
-        summary += f"; skipped (nothing in the series): {', '.join(skipped)}"
+        console.step("check", results["check"], timer.seconds)
+        _note_worktree(project)
+        wheel = _build_step(project, tree, console)
+        results["build"] = Result(Status.PASSED)
+        _install_step(project, wheel, console)
+        results["install"] = Result(Status.PASSED)
+        results["tool tests"] = run_tool_tests(project, console)
+        results["lint (tool)"] = lint_tool(project, console)
+        results["lint (series)"] = lint_series(project, tree, console)
+        version = wheel.name.split("-")[1]
+        results["series tests"] = run_series_tests(project, tree, version, pytest_args, console)
+        if len(prs) > 1 and quick:
+            results[BOUNDARIES] = Result(Status.SKIPPED)
+            print(f"{BOUNDARIES}: {Status.SKIPPED.value}")
+        elif len(prs) > 1:
+            # The whole series, i.e. the end of the last PR, was tested above
+            results[BOUNDARIES] = run_boundaries(
+                project, prs[:-1], tree, pytest_args, console, all_tests=all_boundary_tests
+            )
     print()
+    summary = _summary(results)
+    failed = [name for name, r in results.items() if r.status is Status.FAILED]
     if failed:
         raise SeriesError(f"test failed: {', '.join(failed)}; {summary}")
     print(f"seriestool: test passed for {wheel.name}; {summary}")
 
 
-def install(project: Project) -> None:
-    with patched_tree(project) as tree:
-        wheel = build_wheel(project, tree)
-    print(f"seriestool: built {project.rel(wheel)}")
-    python = ensure_venv(project, wheel)
+def _summary(results: dict[str, Result]) -> str:
+    """``passed: a, b; no tests selected: c; skipped (nothing in the series): d``."""
+    parts = []
+    for status in (Status.PASSED, Status.NONE_SELECTED, Status.EMPTY, Status.SKIPPED):
+        names = [name for name, r in results.items() if r.status is status]
+        if names:
+            parts.append(f"{status.value}: {', '.join(names)}")
+    return "; ".join(parts)
+
+
+def resolve_test_paths(project: Project, tree: Path, paths: Sequence[str]) -> list[str]:
+    """``paths`` (relative to the work tree, or absolute or relative to the current
+    directory inside it; a pytest node id ``PATH::name`` keeps its ``::name``) as
+    absolute paths in the work tree.
+    """
+    root = tree.resolve()
+    resolved = []
+    for arg in paths:
+        path, sep, node = arg.partition("::")
+        candidates = [Path(path)] if Path(path).is_absolute() else [root / path, Path(path)]
+        found = next((c.resolve() for c in candidates if c.exists()), None)
+        if found is None:
+            raise SeriesError(f"{path} does not exist in {project.rel(tree)}")
+        if not found.is_relative_to(root):
+            raise SeriesError(f"{path} is not inside the work tree {project.rel(tree)}")
+        resolved.append(f"{found}{sep}{node}")
+    return resolved
+
+
+def test_paths(
+    project: Project,
+    tree: Path,
+    paths: Sequence[str],
+    pytest_args: Sequence[str] = (),
+    *,
+    verbose: bool = False,
+) -> None:
+    """``test PATH...``: the given test files against the work tree as it is on disk,
+    through an editable install in ``build/dev-venv``; no wheel, no check, no lint.
+    """
+    console = Console(verbose)
+    if not is_repo_root(tree):
+        raise SeriesError(f"work tree {project.rel(tree)} does not exist; run import first")
+    resolved = resolve_test_paths(project, tree, paths)
+    timer = Timer()
+    result = ensure_dev_venv(project, tree.resolve(), console)
+    console.step(f"install ({project.rel(project.dev_venv_dir)})", result, timer.seconds)
+    timer = Timer()
+    log = fresh_log(project.logs_dir / "dev-tests.log")
+    ran = run_pytest(
+        project,
+        project.dev_venv_dir,
+        tree.resolve(),
+        [Path(p) for p in resolved],
+        pytest_args,
+        log,
+        console,
+        source_tree=tree.resolve(),
+    )
+    result = pytest_result(ran, selecting=True)
+    name = f"tests ({project.rel(tree)} as on disk)"
+    console.step(name, result, timer.seconds, project.rel(log), ran.output)
+    if result.status is Status.FAILED:
+        raise SeriesError(f"test failed: {name}")
+
+
+def install(project: Project, *, verbose: bool = False) -> None:
+    console = Console(verbose)
+    wheel = _build_step(project, None, console)
+    _install_step(project, wheel, console)
+    python = venv_bin(project.venv_dir, "python")
     proc = subprocess.run(
         [str(python), "-c", "import distributed; print(distributed.__version__)"],
         capture_output=True,
@@ -212,11 +319,15 @@ def install(project: Project) -> None:
         raise SeriesError("cannot import distributed from .venv: " + proc.stderr.strip())
     version = proc.stdout.strip()
     print(f"seriestool: distributed {version} installed in {project.rel(project.venv_dir)}")
-    if _run([python, "-m", "pip", "check"], project.root):
+    log = fresh_log(project.logs_dir / "pip-check.log")
+    ran = console.run([python, "-m", "pip", "check"], project.root, log)
+    if ran.returncode != 0:
+        console.show(ran.output)
         raise SeriesError(f"pip check failed in {project.rel(project.venv_dir)}")
     demo = project.root / "demo"
     if (demo / "__main__.py").exists():
-        _step("demo")
-        if _run([python, "-m", "demo"], project.root):
+        print("\n== seriestool: demo ==", flush=True)
+        sys.stdout.flush()
+        if subprocess.run([str(python), "-m", "demo"], cwd=project.root, check=False).returncode:
             raise SeriesError("demo failed (python -m demo)")
     print(f"seriestool: ready; activate with: source {project.rel(project.venv_dir)}/bin/activate")

@@ -201,6 +201,32 @@ def _mark_imported(worktree: Path, patches: list[Patch]) -> None:
     (git_dir / IMPORTED_MARK).write_text(series_digest(patches) + "\n")
 
 
+def worktree_note(project: Project, worktree: Path) -> str | None:
+    """A reminder, when the work tree holds what patches/ does not: ``check`` and
+    ``test`` build patches/, not the work tree. None when they agree or there is no
+    work tree.
+    """
+    if not is_repo_root(worktree):
+        return None
+    where = project.rel(worktree)
+    try:
+        head = series_digest(export_commits(worktree))
+        current = series_digest(read_patches(listed_patches(project)))
+        dirty = status_entries(worktree)
+    except SeriesError:
+        return None
+    git_dir = Path(git_text(worktree, "rev-parse", "--absolute-git-dir"))
+    mark = git_dir / IMPORTED_MARK
+    imported = mark.read_text().strip() if mark.exists() else None
+    if head != current and head == imported:
+        return f"{where} is older than patches/ (import updates it); this run tests patches/"
+    if head != current:
+        return f"{where} has commits not exported to patches/ (run export); this run tests patches/"
+    if dirty:
+        return f"{where} has uncommitted changes, not in patches/; this run tests patches/"
+    return None
+
+
 def _assert_replaceable(project: Project, worktree: Path) -> None:
     """Refuse to replace a work tree that holds work not yet in patches/."""
     if not worktree.exists():
@@ -287,13 +313,18 @@ def check(project: Project) -> int:
     """Listing, clean apply (no offset), byte-stable re-export, the pull-request stack
     and its descriptions; returns the patch count.
     """
+    with patched_tree(project) as tree:
+        return check_tree(project, tree)
+
+
+def check_tree(project: Project, tree: Path) -> int:
+    """:func:`check`, with ``tree`` the ``patched_tree`` of the series (left as it is)."""
     originals = read_patches(listed_patches(project))
     series = read_series(project)
     prs = pull_requests(series, project.rel(project.series_file))
-    with patched_tree(project) as tree:
-        exported = export_commits(tree)
-        for path in listed_patches(project, upstream_only=True):
-            _check_upstream_only(path, tree)
+    exported = export_commits(tree)
+    for path in listed_patches(project, upstream_only=True):
+        _check_upstream_only(path, tree)
     for (name, data), (_, again) in zip(originals, exported, strict=True):
         offset = find_offset(data, again)
         if offset:
