@@ -101,8 +101,8 @@ def _parser() -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help="the edit loop: everything but the end of each pull request of the stack"
-        " (the builds, installs and tests in build/boundary-venv); run the full test"
-        " before pushing",
+        " (the builds, installs and tests in build/boundary-venv) and the cross-version"
+        " check (compat/cross_version.py); run the full test before pushing",
     )
     all_boundary_tests(sp)
     verbose(sp)

@@ -19,6 +19,7 @@ from .tree import check_tree, patched_tree, touched_files, worktree_note
 from .venv import ensure_dev_venv, ensure_lint_venv, ensure_venv, venv_bin
 
 BOUNDARIES = "tests at PR boundaries"
+CROSS_VERSION = "cross-version check"
 
 
 def _lint(
@@ -131,6 +132,23 @@ def run_tool_tests(project: Project, console: Console) -> Result:
     return result
 
 
+def run_cross_version(project: Project, console: Console) -> Result:
+    """``compat/cross_version.py``: the patched build against pristine 2026.8.0, both
+    ways, as separate processes; its last line says what passed.
+    """
+    script = project.root / "compat" / "cross_version.py"
+    if not script.exists():
+        return Result(Status.EMPTY)
+    timer = Timer()
+    log = fresh_log(project.logs_dir / "cross-version.log")
+    ran = console.run([sys.executable, script], project.root, log)
+    lines = [line for line in ran.output.splitlines() if line.startswith("summary: ")]
+    detail = lines[-1].removeprefix("summary: ") if lines else "no summary"
+    result = Result(Status.PASSED if ran.returncode == 0 else Status.FAILED, detail)
+    console.step(CROSS_VERSION, result, timer.seconds, project.rel(log), ran.output)
+    return result
+
+
 def _note_worktree(project: Project) -> None:
     """After a passed check: whether build/work holds what patches/ does not."""
     note = worktree_note(project, project.default_worktree)
@@ -230,6 +248,11 @@ def test(
             results[BOUNDARIES] = run_boundaries(
                 project, prs[:-1], tree, pytest_args, console, all_tests=all_boundary_tests
             )
+    if quick:
+        results[CROSS_VERSION] = Result(Status.SKIPPED)
+        print(f"{CROSS_VERSION}: {Status.SKIPPED.value}")
+    else:
+        results[CROSS_VERSION] = run_cross_version(project, console)
     print()
     summary = _summary(results)
     failed = [name for name, r in results.items() if r.status is Status.FAILED]

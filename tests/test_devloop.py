@@ -178,6 +178,7 @@ def test_k_selecting_nothing_anywhere_is_reported(
     assert rc == 0
     assert out.splitlines()[-1].endswith(
         "; no tests selected: series tests, tests at PR boundaries"
+        "; skipped (nothing in the series): cross-version check"
     )
 
 
@@ -208,7 +209,9 @@ def test_quick_runs_everything_but_the_pr_ends(
     assert "tests at PR boundaries: skipped (--quick)" in out
     assert fakes == ["env", "tool tests", "lint (tool)", "lint (series)"]
     assert len(builds.read_text().splitlines()) == 1  # the whole series only
-    assert out.splitlines()[-1].endswith("; skipped (--quick): tests at PR boundaries")
+    assert out.splitlines()[-1].endswith(
+        "; skipped (--quick): tests at PR boundaries, cross-version check"
+    )
 
 
 def test_quick_and_paths_do_not_mix(project: Project, cli: Cli) -> None:
