@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import glob
 import hashlib
 import json
 import os
@@ -91,8 +90,14 @@ def sha256(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-def run(cmd: list[str], *, cwd: Path | None = None, timeout: float, logfile: Path | None = None,
-        env: dict[str, str] | None = None) -> str:
+def run(
+    cmd: list[str],
+    *,
+    cwd: Path | None = None,
+    timeout: float,
+    logfile: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
     """Run a preparation step with a deadline; its output goes to ``logfile`` (or is
     returned); raise PrepareError naming the step on failure."""
     try:
@@ -100,17 +105,32 @@ def run(cmd: list[str], *, cwd: Path | None = None, timeout: float, logfile: Pat
             with logfile.open("ab") as f:
                 f.write(f"$ {shlex.join(cmd)}\n".encode())
                 f.flush()
-                proc = subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, timeout=timeout, env=env)
+                proc = subprocess.run(
+                    cmd,
+                    cwd=cwd,
+                    stdout=f,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    timeout=timeout,
+                    env=env,
+                )
             out = ""
         else:
-            proc = subprocess.run(cmd, cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL,
-                                  timeout=timeout, env=env)
+            proc = subprocess.run(
+                cmd,
+                cwd=cwd,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+                env=env,
+            )
             out = proc.stdout.decode(errors="replace")
     except subprocess.TimeoutExpired:
         raise PrepareError(f"{shlex.join(cmd)} took more than {timeout:g}s") from None
     if proc.returncode:
-        where = f"; see {logfile}" if logfile else f": {proc.stderr.decode(errors='replace')[-2000:]}"
+        where = (
+            f"; see {logfile}" if logfile else f": {proc.stderr.decode(errors='replace')[-2000:]}"
+        )
         raise PrepareError(f"{shlex.join(cmd)} exited {proc.returncode}{where}")
     return out
 
@@ -185,26 +205,28 @@ class Load:
 
 
 def find_python(version: str) -> Path:
-    for pattern in (
-        f"{os.environ.get('PYENV_ROOT', '/root/.pyenv')}/versions/{version}.*/bin/python",
-        f"/usr/local/bin/python{version}",
-        f"/usr/bin/python{version}",
-    ):
-        hits = sorted(glob.glob(pattern), key=lambda p: [int(x) for x in re.findall(r"\d+", p)])
-        if hits:
-            return Path(hits[-1])
+    """The newest pyenv Python ``version``, else ``python<version>`` on PATH."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+    hits = sorted(
+        (p for p in pyenv.glob(f"{version}.*/bin/python") if p.exists()),
+        key=lambda p: [int(x) for x in re.findall(r"\d+", p.parent.parent.name)],
+    )
+    if hits:
+        return hits[-1]
     found = shutil.which(f"python{version}")
     if found:
         return Path(found)
-    raise PrepareError(f"no Python {version} found (pyenv, /usr/local/bin, PATH); "
-                       f"give one with --python {version}=PATH")
+    raise PrepareError(
+        f"no Python {version} found (pyenv, PATH); give one with --python {version}=PATH"
+    )
 
 
 def git_identity_env() -> dict[str, str]:
     """seriestool upstream commits with the user's identity: give one if git has none."""
     env = dict(os.environ)
-    probe = subprocess.run(["git", "config", "user.email"], capture_output=True,
-                           stdin=subprocess.DEVNULL, timeout=30)
+    probe = subprocess.run(
+        ["git", "config", "user.email"], capture_output=True, stdin=subprocess.DEVNULL, timeout=30
+    )
     if not probe.stdout.strip():
         for who in ("AUTHOR", "COMMITTER"):
             env.setdefault(f"GIT_{who}_NAME", "upstream matrix")
@@ -214,34 +236,48 @@ def git_identity_env() -> dict[str, str]:
 
 def series_bytes() -> list[bytes]:
     patches = ROOT / "patches"
-    return [p.name.encode() + b"\0" + p.read_bytes() for p in sorted(patches.iterdir()) if p.is_file()]
+    return [
+        p.name.encode() + b"\0" + p.read_bytes() for p in sorted(patches.iterdir()) if p.is_file()
+    ]
 
 
 def prepare_checkout(mirror: Path, apply: list[Path]) -> dict[str, Any]:
-    """``build/upstream-matrix/upstream``: the snapshot with the series (and ``apply``)."""
-    checkout = OUT / "upstream"
-    stamp = OUT / "upstream.json"
+    """``build/upstream-matrix/upstream``: the snapshot with the series; with ``apply``,
+    ``build/upstream-matrix/upstream+<hash>``, so that a run of the plain series is
+    never pulled from under its feet."""
+    tag = "upstream"
+    if apply:
+        tag += "+" + sha256(*(p.read_bytes() for p in apply))[:8]
+    checkout = OUT / tag
+    stamp = OUT / f"{tag}.json"
     if not mirror.exists():
         raise PrepareError(
             f"no snapshot of upstream dask/distributed at {mirror}: give a git repository "
             "(or a checkout) of it with --mirror, or a prepared checkout with --checkout"
         )
-    mirror_head = run(["git", "--git-dir", str(_git_dir(mirror)), "rev-parse", "HEAD"],
-                      timeout=60).strip()
+    mirror_head = run(
+        ["git", "--git-dir", str(_git_dir(mirror)), "rev-parse", "HEAD"], timeout=60
+    ).strip()
     key = sha256(mirror_head.encode(), *series_bytes(), *(p.read_bytes() for p in apply))
     if stamp.exists() and checkout.exists():
-        info = json.loads(stamp.read_text())
+        info: dict[str, Any] = json.loads(stamp.read_text())
         if info.get("key") == key:
             return info
-    log(f"prepare: upstream checkout {checkout.relative_to(ROOT)} (snapshot {mirror_head[:10]}, "
-        f"series{' + ' + str(len(apply)) + ' patch(es)' if apply else ''})")
+    log(
+        f"prepare: upstream checkout {checkout.relative_to(ROOT)} (snapshot {mirror_head[:10]}, "
+        f"series{' + ' + str(len(apply)) + ' patch(es)' if apply else ''})"
+    )
     stamp.unlink(missing_ok=True)
     shutil.rmtree(checkout, ignore_errors=True)
     run(["git", "clone", "--quiet", str(mirror), str(checkout)], timeout=600)
     base = git(checkout, "rev-parse", "HEAD")
     env = git_identity_env()
-    run([sys.executable, "-m", "seriestool", "upstream", str(checkout), "--prefix", BRANCH_PREFIX],
-        cwd=ROOT, timeout=300, env=env)
+    run(
+        [sys.executable, "-m", "seriestool", "upstream", str(checkout), "--prefix", BRANCH_PREFIX],
+        cwd=ROOT,
+        timeout=300,
+        env=env,
+    )
     for p in apply:
         run(["git", "am", "-3", "--quiet", str(p.resolve())], cwd=checkout, timeout=120, env=env)
     info = {
@@ -261,7 +297,14 @@ def _git_dir(path: Path) -> Path:
 
 
 def describe_checkout(checkout: Path, base_ref: str) -> dict[str, Any]:
-    base = git(checkout, "merge-base", "HEAD", base_ref)
+    for ref in (base_ref, f"origin/{base_ref}"):
+        try:
+            base = git(checkout, "merge-base", "HEAD", ref)
+            break
+        except PrepareError:
+            continue
+    else:
+        raise PrepareError(f"{checkout} has no {base_ref} (nor origin/{base_ref}): give --base")
     return {
         "path": str(checkout),
         "base": base,
@@ -297,20 +340,45 @@ def prepare_venv(version: str, python: Path, checkout: Path) -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     run([str(python), "-m", "venv", str(venv)], timeout=300, logfile=logfile)
     py = venv / "bin" / "python"
-    run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-r", str(REQUIREMENTS), "-e", str(checkout)], timeout=1800, logfile=logfile)
+    run(
+        [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            str(REQUIREMENTS),
+            "-e",
+            str(checkout),
+        ],
+        timeout=1800,
+        logfile=logfile,
+    )
     stamp.write_text(json.dumps(want, indent=1) + "\n")
     log(f"prepare: venv {venv.relative_to(ROOT)} ready in {time.monotonic() - t0:.0f}s")
     return py
 
 
 def versions_of(py: Path) -> dict[str, str]:
-    out = run([str(py), "-c", "import sys, dask, distributed, pytest; print(sys.version.split()[0],"
-               " dask.__version__, distributed.__version__, distributed.__file__, pytest.__version__)"],
-              timeout=120)
+    out = run(
+        [
+            str(py),
+            "-c",
+            "import sys, dask, distributed, pytest; print(sys.version.split()[0],"
+            " dask.__version__, distributed.__version__, distributed.__file__, pytest.__version__)",
+        ],
+        timeout=120,
+    )
     python, dask, distributed, path, pytest = out.split()
-    return {"python": python, "dask": dask, "distributed": distributed,
-            "distributed_path": path, "pytest": pytest}
+    return {
+        "python": python,
+        "dask": dask,
+        "distributed": distributed,
+        "distributed_path": path,
+        "pytest": pytest,
+    }
 
 
 def series_tests(checkout: Path, base: str) -> list[str]:
@@ -321,7 +389,7 @@ def series_tests(checkout: Path, base: str) -> list[str]:
 # --- running -------------------------------------------------------------------------
 
 
-CURRENT_CHECKOUT = Path(".")
+CURRENT_CHECKOUT = Path()
 
 
 def node_id(case: ET.Element) -> str:
@@ -341,7 +409,7 @@ def parse_junit(path: Path) -> dict[str, Any] | None:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
         return None
-    counts = Counter()
+    counts: Counter[str] = Counter()
     failures = []
     for case in root.iter("testcase"):
         counts["tests"] += 1
@@ -352,12 +420,14 @@ def parse_junit(path: Path) -> dict[str, Any] | None:
                 if child.tag != "skipped":
                     msg = (child.get("message") or "").strip()
                     text = (child.text or "").strip()
-                    failures.append({
-                        "test": node_id(case),
-                        "kind": "failed" if child.tag == "failure" else "error",
-                        "message": msg.splitlines()[0][:400] if msg else "",
-                        "details": text[-4000:],
-                    })
+                    failures.append(
+                        {
+                            "test": node_id(case),
+                            "kind": "failed" if child.tag == "failure" else "error",
+                            "message": msg.splitlines()[0][:400] if msg else "",
+                            "details": text[-4000:],
+                        }
+                    )
                 break
         counts[outcome] += 1
     return {
@@ -381,8 +451,15 @@ def last_summary_line(logfile: Path) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def run_pytest(py: Path, checkout: Path, tests: list[str], extra: list[str], out_dir: Path,
-               name: str, timeout: float) -> dict[str, Any]:
+def run_pytest(
+    py: Path,
+    checkout: Path,
+    tests: list[str],
+    extra: list[str],
+    out_dir: Path,
+    name: str,
+    timeout: float,
+) -> dict[str, Any]:
     logfile = out_dir / f"{name}.log"
     junit = out_dir / f"{name}.xml"
     junit.unlink(missing_ok=True)
@@ -393,8 +470,15 @@ def run_pytest(py: Path, checkout: Path, tests: list[str], extra: list[str], out
     with logfile.open("wb") as f:
         f.write(f"$ cd {checkout} && {shlex.join(cmd)}\n".encode())
         f.flush()
-        proc = subprocess.Popen(cmd, cwd=checkout, stdout=f, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=checkout,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
     killed = False
     try:
         try:
@@ -413,11 +497,14 @@ def run_pytest(py: Path, checkout: Path, tests: list[str], extra: list[str], out
     seconds = time.monotonic() - t0
     time.sleep(0.2)
     leftovers = kill_session(proc.pid)
-    result: dict[str, Any] = {"exit_code": proc.returncode, "killed": killed,
-                              "seconds": round(seconds, 1),
-                              "leftovers": [f"{pid} {cmd[:160]}" for pid, cmd in leftovers],
-                              "log": str(logfile.relative_to(ROOT)),
-                              "junit": str(junit.relative_to(ROOT))}
+    result: dict[str, Any] = {
+        "exit_code": proc.returncode,
+        "killed": killed,
+        "seconds": round(seconds, 1),
+        "leftovers": [f"{pid} {cmd[:160]}" for pid, cmd in leftovers],
+        "log": str(logfile.relative_to(ROOT)),
+        "junit": str(junit.relative_to(ROOT)),
+    }
     parsed = parse_junit(junit)
     if parsed is None:
         parsed = {"tests": 0, "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "failures": []}
@@ -431,14 +518,24 @@ def run_pytest(py: Path, checkout: Path, tests: list[str], extra: list[str], out
     result["leaked"] = re.findall(r"^(\S+::\S+ leaking \w+: .*)$", text, re.MULTILINE)
     if killed:
         status = "TIMEOUT"
-    elif proc.returncode in (0,) and not parsed["failed"] and not parsed["errors"] and parsed["tests"]:
+    elif (
+        proc.returncode in (0,)
+        and not parsed["failed"]
+        and not parsed["errors"]
+        and parsed["tests"]
+    ):
         status = "PASS"
     else:
         status = "FAIL"
     if status == "FAIL" and not parsed["failures"]:
-        result["failures"] = [{"test": "(pytest)", "kind": "error",
-                               "message": f"exit code {proc.returncode}: {last_summary_line(logfile)}",
-                               "details": ""}]
+        result["failures"] = [
+            {
+                "test": "(pytest)",
+                "kind": "error",
+                "message": f"exit code {proc.returncode}: {last_summary_line(logfile)}",
+                "details": "",
+            }
+        ]
     result["status"] = status
     return result
 
@@ -453,40 +550,82 @@ def main() -> int:
         description=__doc__.splitlines()[0],
         epilog="Arguments after -- go to pytest. More: compat/README.md",
     )
-    parser.add_argument("--python", action="append", default=[], metavar="X.Y[,X.Y...]|X.Y=PATH",
-                        help=f"Pythons to run on (default {','.join(PYTHONS)}; with --stress 3.11); "
-                        "X.Y=PATH uses that interpreter")
-    parser.add_argument("--rounds", type=int, help="runs in a row on each Python (default 1; "
-                        "20 with --stress)")
-    parser.add_argument("--load", type=int, help="busy-loop processes beside the runs (default 0; "
-                        "2 with --stress)")
-    parser.add_argument("--stress", action="store_true",
-                        help="--rounds 20 --load 2, on 3.11 unless --python says otherwise")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="X.Y[,X.Y...]|X.Y=PATH",
+        help=f"Pythons to run on (default {','.join(PYTHONS)}; with --stress 3.11); "
+        "X.Y=PATH uses that interpreter",
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="runs in a row on each Python (default 1; 20 with --stress)"
+    )
+    parser.add_argument(
+        "--load", type=int, help="busy-loop processes beside the runs (default 0; 2 with --stress)"
+    )
+    parser.add_argument(
+        "--stress",
+        action="store_true",
+        help="--rounds 20 --load 2, on 3.11 unless --python says otherwise",
+    )
     parser.add_argument("-k", dest="keyword", help="pytest -k expression")
-    parser.add_argument("--tests", nargs="+", metavar="PATH",
-                        help="test files or folders (relative to the checkout) instead of the "
-                        "test files the series adds")
-    parser.add_argument("--checkout", type=Path,
-                        help="use this git checkout of dask/distributed as it is (its HEAD) "
-                        "instead of preparing build/upstream-matrix/upstream")
-    parser.add_argument("--base", default="main",
-                        help="with --checkout: the upstream commit the series starts from "
-                        "(default: main), to find the test files it adds")
-    parser.add_argument("--apply", nargs="+", default=[], type=Path, metavar="PATCH",
-                        help="git am these patches on top of the series (e.g. candidate fixes)")
-    parser.add_argument("--mirror", type=Path,
-                        default=Path(os.environ.get("UPSTREAM_MATRIX_MIRROR", DEFAULT_MIRROR)),
-                        help=f"snapshot of upstream main to clone (default {DEFAULT_MIRROR}, "
-                        "or $UPSTREAM_MATRIX_MIRROR)")
-    parser.add_argument("--timeout", type=float, default=1800,
-                        help="deadline of one pytest run, in seconds (default 1800)")
-    parser.add_argument("--label", help="name of the results: build/upstream-matrix/<label>.json "
-                        "and <label>/ (default 'matrix', or 'stress')")
-    parser.add_argument("--prepare-only", action="store_true",
-                        help="prepare the checkout and the venvs, run nothing")
+    parser.add_argument(
+        "--tests",
+        nargs="+",
+        metavar="PATH",
+        help="test files or folders (relative to the checkout) instead of the "
+        "test files the series adds",
+    )
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        help="use this git checkout of dask/distributed as it is (its HEAD) "
+        "instead of preparing build/upstream-matrix/upstream",
+    )
+    parser.add_argument(
+        "--base",
+        default="main",
+        help="with --checkout: the upstream commit the series starts from "
+        "(default: main), to find the test files it adds",
+    )
+    parser.add_argument(
+        "--apply",
+        nargs="+",
+        default=[],
+        type=Path,
+        metavar="PATCH",
+        help="git am these patches on top of the series (e.g. candidate fixes)",
+    )
+    parser.add_argument(
+        "--mirror",
+        type=Path,
+        default=Path(os.environ.get("UPSTREAM_MATRIX_MIRROR", DEFAULT_MIRROR)),
+        help=f"snapshot of upstream main to clone (default {DEFAULT_MIRROR}, "
+        "or $UPSTREAM_MATRIX_MIRROR)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800,
+        help="deadline of one pytest run, in seconds (default 1800)",
+    )
+    parser.add_argument(
+        "--label",
+        help="name of the results: build/upstream-matrix/<label>.json "
+        "and <label>/ (default 'matrix', or 'stress')",
+    )
+    parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="prepare the checkout and the venvs, run nothing",
+    )
     args = parser.parse_args(argv)
     if args.checkout and args.apply:
         parser.error("--apply needs the prepared checkout, not --checkout")
+    for patch in args.apply:
+        if not patch.is_file():
+            parser.error(f"--apply {patch}: no such file")
     rounds = args.rounds if args.rounds is not None else (20 if args.stress else 1)
     load = args.load if args.load is not None else (2 if args.stress else 0)
     label = args.label or ("stress" if args.stress else "matrix")
@@ -551,14 +690,20 @@ def main() -> int:
         log(f"upstream_matrix: error: no test files added between {info['base'][:10]} and HEAD")
         return 2
     pytest_extra = (["-k", args.keyword] if args.keyword else []) + extra
-    log(f"checkout: {checkout} at {info['head'][:10]} ({info['branch']}), base {info['base'][:10]}"
-        f"{', + ' + ', '.join(info['applied']) if info['applied'] else ''}")
+    log(
+        f"checkout: {checkout} at {info['head'][:10]} ({info['branch']}), base {info['base'][:10]}"
+        f"{', + ' + ', '.join(info['applied']) if info['applied'] else ''}"
+    )
     for v, ver in versions.items():
-        log(f"python {v}: {ver['python']}, dask {ver['dask']}, distributed {ver['distributed']}, "
-            f"pytest {ver['pytest']} ({venvs[v].parent.parent.relative_to(ROOT)})")
+        log(
+            f"python {v}: {ver['python']}, dask {ver['dask']}, distributed {ver['distributed']}, "
+            f"pytest {ver['pytest']} ({venvs[v].parent.parent.relative_to(ROOT)})"
+        )
     log(f"tests: {len(tests)} path(s): {' '.join(tests)}")
-    log(f"prepared in {t_prepare:.0f}s; {rounds} round(s) x {len(versions)} Python(s), "
-        f"load {load}, timeout {args.timeout:g}s per run{'; -k ' + args.keyword if args.keyword else ''}")
+    log(
+        f"prepared in {t_prepare:.0f}s; {rounds} round(s) x {len(versions)} Python(s), "
+        f"load {load}, timeout {args.timeout:g}s per run{'; -k ' + args.keyword if args.keyword else ''}"
+    )
     if args.prepare_only:
         return 0
 
@@ -572,16 +717,22 @@ def main() -> int:
             for r in range(1, rounds + 1):
                 for v in versions:
                     name = f"py{v}-r{r:02d}"
-                    res = run_pytest(venvs[v], checkout, tests, pytest_extra, out_dir, name,
-                                     args.timeout)
+                    res = run_pytest(
+                        venvs[v], checkout, tests, pytest_extra, out_dir, name, args.timeout
+                    )
                     res.update({"python": v, "round": r})
                     runs.append(res)
-                    log(f"{v:<5} round {r:>2}/{rounds}  {res['status']:<7} {res['tests']:>4} tests: "
+                    log(
+                        f"{v:<5} round {r:>2}/{rounds}  {res['status']:<7} {res['tests']:>4} tests: "
                         f"{res['passed']} passed, {res['failed']} failed, {res['errors']} errors, "
                         f"{res['skipped']} skipped, {len(res['leaked'])} leaked  "
                         f"{res['seconds']:7.1f}s  load {load}"
-                        + (f"  (left {len(res['leftovers'])} process(es), killed)"
-                           if res["leftovers"] else ""))
+                        + (
+                            f"  (left {len(res['leftovers'])} process(es), killed)"
+                            if res["leftovers"]
+                            else ""
+                        )
+                    )
                     for f in res["failures"]:
                         log(f"      {f['kind'].upper()} {f['test']}: {f['message'][:300]}")
                     if res["status"] == "TIMEOUT":
@@ -605,8 +756,11 @@ def main() -> int:
         }
     data = {
         "command": shlex.join(["python3", "compat/upstream_matrix.py", *sys.argv[1:]]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "load_average_at_end": os.getloadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_at_end": os.getloadavg(),
+        },
         "checkout": info,
         "tests": tests,
         "pytest_args": PYTEST_ARGS + pytest_extra,
@@ -624,14 +778,18 @@ def main() -> int:
     for v, p in per_python.items():
         flaky = ", ".join(f"{t} ({n}/{p['rounds']})" for t, n in p["failing_tests"].items())
         secs = p["seconds"]
-        timing = (f"{min(secs):.0f}-{max(secs):.0f}s per round" if secs else "not run")
-        log(f"summary {v}: {p['green']}/{p['rounds']} rounds green, {timing}"
-            + (f"; failing: {flaky}" if flaky else ""))
+        timing = f"{min(secs):.0f}-{max(secs):.0f}s per round" if secs else "not run"
+        log(
+            f"summary {v}: {p['green']}/{p['rounds']} rounds green, {timing}"
+            + (f"; failing: {flaky}" if flaky else "")
+        )
     ok = not bad and not interrupted and len(runs) == rounds * len(versions)
-    log(f"summary: {'PASS' if ok else 'FAIL'}: {len(runs)} run(s), {len(bad)} not green; "
+    log(
+        f"summary: {'PASS' if ok else 'FAIL'}: {len(runs)} run(s), {len(bad)} not green; "
         f"{sum(r['passed'] for r in runs)} passed, {sum(r['failed'] for r in runs)} failed, "
         f"{sum(r['errors'] for r in runs)} errors in total; prepare {t_prepare:.0f}s, "
-        f"runs {seconds_runs:.0f}s; {path.relative_to(ROOT)}")
+        f"runs {seconds_runs:.0f}s; {path.relative_to(ROOT)}"
+    )
     if interrupted:
         return 130
     return 0 if ok else 1
