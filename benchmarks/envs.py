@@ -22,9 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seriestool.build import build_wheel  # noqa: E402
+from seriestool.build import get_wheel  # noqa: E402
 from seriestool.project import Project  # noqa: E402
-from seriestool.tree import patched_tree  # noqa: E402
 from seriestool.venv import ensure_env, venv_bin  # noqa: E402
 
 BUILDS = ("pristine", "patched")
@@ -43,30 +42,23 @@ def builds(baseline: str = "pristine") -> dict[str, Path]:
     """
     project = Project.load(ROOT)
     requirements = ROOT / "requirements" / "bench.txt"
-    with patched_tree(project) as tree:
-        wheel = build_wheel(project, tree)
+    wheel = get_wheel(project).path
     install_with = list(project.base.install_with)
     if baseline == "pristine":
-        pristine = ensure_env(
-            project,
-            RESULTS / "pristine",
-            requirements,
-            [project.base.requirement, *install_with],
-        )
+        pristine_dir = RESULTS / "pristine"
+        ensure_env(project, pristine_dir, requirements, [project.base.requirement, *install_with])
     else:
-        pristine = ensure_env(
-            project, RESULTS / baseline, requirements, install_with, _pr_wheel(project, baseline)
-        )
+        pristine_dir = RESULTS / baseline
+        ensure_env(project, pristine_dir, requirements, install_with, _pr_wheel(project, baseline))
         LABELS["pristine"] = f"up to PR {baseline[2:]}"
-    patched = ensure_env(project, RESULTS / "patched", requirements, install_with, wheel)
-    for python in (pristine, patched):
-        assert python == venv_bin(python.parents[1], "python")
+    ensure_env(project, RESULTS / "patched", requirements, install_with, wheel)
+    pristine = venv_bin(pristine_dir, "python")
+    patched = venv_bin(RESULTS / "patched", "python")
     return {"pristine": pristine, "patched": patched}
 
 
 def _pr_wheel(project: Project, baseline: str) -> Path:
     """The wheel of the series up to pull request ``baseline`` (``"pr<N>"``)"""
-    from seriestool.build import wheel_version
     from seriestool.series import pull_requests, read_series
 
     prs = pull_requests(read_series(project), "patches/series")
@@ -78,8 +70,7 @@ def _pr_wheel(project: Project, baseline: str) -> Path:
         for entry in pr.entries
         if not entry.upstream_only
     ]
-    with patched_tree(project, patches) as tree:
-        return build_wheel(project, tree, wheel_version(project, patches))
+    return get_wheel(project, patches).path
 
 
 def run_in(python: Path, script: Path, *args: str, timeout: float = 1800) -> Any:
