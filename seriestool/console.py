@@ -27,6 +27,8 @@ class Status(enum.Enum):
     NONE_SELECTED = "no tests selected"
     # Left out on purpose (test --quick).
     SKIPPED = "skipped (--quick)"
+    # Needs what this machine does not have (e.g. a snapshot of upstream's git).
+    UNAVAILABLE = "skipped (not available here)"
 
 
 @dataclass(frozen=True)

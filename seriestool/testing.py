@@ -20,6 +20,7 @@ from .venv import ensure_dev_venv, ensure_lint_venv, ensure_venv, venv_bin
 
 BOUNDARIES = "tests at PR boundaries"
 CROSS_VERSION = "cross-version check"
+UPSTREAM_MATRIX = "upstream matrix"
 
 
 def _lint(
@@ -153,6 +154,29 @@ def run_cross_version(project: Project, console: Console) -> Result:
     return result
 
 
+def run_upstream_matrix(project: Project, pytest_args: Sequence[str], console: Console) -> Result:
+    """``compat/upstream_matrix.py``: the series' tests in a checkout of upstream main,
+    under upstream's own ``conftest.py``, on Python 3.10 to 3.13; skipped on a machine
+    without the snapshot of upstream it clones (see compat/README.md).
+    """
+    script = project.root / "compat" / "upstream_matrix.py"
+    if not script.exists():
+        return Result(Status.EMPTY)
+    timer = Timer()
+    log = fresh_log(project.logs_dir / "upstream-matrix.log")
+    args = ["--skip-without-mirror", *(["--", *pytest_args] if pytest_args else [])]
+    ran = console.run([sys.executable, script, *args], project.root, log)
+    skipped = [line for line in ran.output.splitlines() if "skipped: no snapshot" in line]
+    if ran.returncode == 0 and skipped:
+        result = Result(Status.UNAVAILABLE, f"skipped: {skipped[-1].split('skipped: ', 1)[1]}")
+    else:
+        lines = [line for line in ran.output.splitlines() if line.startswith("summary: ")]
+        detail = lines[-1].removeprefix("summary: ") if lines else "no summary"
+        result = Result(Status.PASSED if ran.returncode == 0 else Status.FAILED, detail)
+    console.step(UPSTREAM_MATRIX, result, timer.seconds, project.rel(log), ran.output)
+    return result
+
+
 def _note_worktree(project: Project) -> None:
     """After a passed check: whether build/work holds what patches/ does not."""
     note = worktree_note(project, project.default_worktree)
@@ -253,10 +277,12 @@ def test(
                 project, prs[:-1], tree, pytest_args, console, all_tests=all_boundary_tests
             )
     if quick:
-        results[CROSS_VERSION] = Result(Status.SKIPPED)
-        print(f"{CROSS_VERSION}: {Status.SKIPPED.value}")
+        for step in (CROSS_VERSION, UPSTREAM_MATRIX):
+            results[step] = Result(Status.SKIPPED)
+            print(f"{step}: {Status.SKIPPED.value}")
     else:
         results[CROSS_VERSION] = run_cross_version(project, console)
+        results[UPSTREAM_MATRIX] = run_upstream_matrix(project, pytest_args, console)
     print()
     summary = _summary(results)
     failed = [name for name, r in results.items() if r.status is Status.FAILED]
@@ -268,7 +294,13 @@ def test(
 def _summary(results: dict[str, Result]) -> str:
     """``passed: a, b; no tests selected: c; skipped (nothing in the series): d``."""
     parts = []
-    for status in (Status.PASSED, Status.NONE_SELECTED, Status.EMPTY, Status.SKIPPED):
+    for status in (
+        Status.PASSED,
+        Status.NONE_SELECTED,
+        Status.EMPTY,
+        Status.SKIPPED,
+        Status.UNAVAILABLE,
+    ):
         names = [name for name, r in results.items() if r.status is status]
         if names:
             parts.append(f"{status.value}: {', '.join(names)}")

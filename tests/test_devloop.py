@@ -178,8 +178,43 @@ def test_k_selecting_nothing_anywhere_is_reported(
     assert rc == 0
     assert out.splitlines()[-1].endswith(
         "; no tests selected: series tests, tests at PR boundaries"
-        "; skipped (nothing in the series): cross-version check"
+        "; skipped (nothing in the series): cross-version check, upstream matrix"
     )
+
+
+MATRIX_SKIPS = """\
+print("upstream_matrix: skipped: no snapshot of upstream at /nowhere/repo", flush=True)
+"""
+MATRIX_FAILS = """\
+import sys
+print("3.13  round  1/1  FAIL  2 tests: 1 passed, 1 failed", flush=True)
+print("summary: FAIL: 4 run(s), 1 not green; 7 passed, 1 failed, 0 errors in total", flush=True)
+sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("script", [MATRIX_SKIPS, MATRIX_FAILS], ids=["skipped", "failed"])
+def test_upstream_matrix_step(project: Project, cli: Cli, fakes: list[str], script: str) -> None:
+    """The matrix runs after the cross-version check: a machine without the snapshot of
+    upstream skips it and says so; a failure in it fails the test command.
+    """
+    (project.root / "compat").mkdir()
+    (project.root / "compat" / "upstream_matrix.py").write_text(script)
+    make_stack(project, cli, STACK)
+    rc, out, err = cli("test")
+    if script is MATRIX_SKIPS:
+        assert rc == 0
+        assert lines(out, "upstream matrix: ")[0].startswith(
+            "upstream matrix: skipped: no snapshot of upstream at /nowhere/repo in "
+        )
+        assert out.splitlines()[-1].endswith("; skipped (not available here): upstream matrix")
+    else:
+        assert rc == 1
+        assert "3.13  round  1/1  FAIL" in out  # the script's output, shown
+        assert lines(out, "upstream matrix: ")[0].startswith(
+            "upstream matrix: FAILED: FAIL: 4 run(s), 1 not green;"
+        )
+        assert err.startswith("seriestool: error: test failed: upstream matrix;")
 
 
 def test_failing_test_at_a_pr_end_fails_and_shows_pytest(
@@ -210,7 +245,7 @@ def test_quick_runs_everything_but_the_pr_ends(
     assert fakes == ["env", "tool tests", "lint (tool)", "lint (series)"]
     assert len(builds.read_text().splitlines()) == 1  # the whole series only
     assert out.splitlines()[-1].endswith(
-        "; skipped (--quick): tests at PR boundaries, cross-version check"
+        "; skipped (--quick): tests at PR boundaries, cross-version check, upstream matrix"
     )
 
 
