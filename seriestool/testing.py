@@ -59,7 +59,7 @@ def lint_tool(project: Project, console: Console) -> Result:
     ruff, mypy = venv_bin(project.venv_dir, "ruff"), venv_bin(project.venv_dir, "mypy")
     paths = [
         p
-        for p in ("seriestool", "tests", "benchmarks", "compat", "demo")
+        for p in ("seriestool", "tests", "benchmarks", "compat", "mutations", "demo")
         if (project.root / p).exists()
     ]
     return _lint(
