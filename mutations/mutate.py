@@ -838,16 +838,6 @@ M: list[tuple[str, str, str, str, list[str], str]] = [
         "_output_needed_again: worker not pinned again",
     ),
     (
-        "SH13",
-        SHF,
-        """                self.scheduler.loop.add_callback(
-                    self._restart_after_lost_output, shuffle, key
-                )""",
-        "                pass",
-        ["SHO"],
-        "_output_needed_again: lost output doesn't restart run",
-    ),
-    (
         "SH14",
         SHF,
         """            if (
@@ -890,15 +880,6 @@ M: list[tuple[str, str, str, str, list[str], str]] = [
         "            pass\n",
         ["SHB", "SHO"],
         "remove_worker: unneeded departed worker kept in participating_workers",
-    ),
-    (
-        "SH19",
-        SHF,
-        """        if any(address in self.scheduler.workers for address in ts.worker_restrictions):
-            return  # Its worker is there, e.g. paused""",
-        "",
-        ["SHO"],
-        "_restart_after_lost_output: restarts although the worker is there",
     ),
     # ---------------- client.py ----------------
     (
