@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import envs  # noqa: E402
+from sessions import kill_session, session_processes  # noqa: E402
 
 OUT = ROOT / "build" / "compat"
 SCENARIO = Path(__file__).resolve().parent / "scenario.py"
@@ -90,37 +91,6 @@ RUNS: dict[str, tuple[str, str, str, str | None]] = {
         "pristine",
     ),
 }
-
-
-def session_processes(sid: int) -> list[tuple[int, str]]:
-    """Live processes (not zombies) of session ``sid``: (pid, command line)"""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[3]) != sid or fields[0] == "Z":
-                continue
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, ValueError, IndexError):
-            continue
-        found.append((int(entry.name), cmd.strip()))
-    return found
-
-
-def kill_session(sid: int, deadline: float = 10) -> list[tuple[int, str]]:
-    """SIGKILL every process of session ``sid`` (all started by this run), by pid;
-    returns those that were alive"""
-    alive = session_processes(sid)
-    for pid, _ in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    end = time.monotonic() + deadline
-    while session_processes(sid) and time.monotonic() < end:
-        time.sleep(0.1)
-    return alive
 
 
 def line(run: str, check: str, status: str, seconds: float | None, detail: str) -> None:

@@ -55,6 +55,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from sessions import kill_session
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "upstream-matrix"
 REQUIREMENTS = Path(__file__).resolve().parent / "upstream-matrix-requirements.txt"
@@ -140,37 +142,6 @@ def git(cwd: Path, *args: str, timeout: float = 120) -> str:
 
 
 # --- processes -----------------------------------------------------------------------
-
-
-def session_processes(sid: int) -> list[tuple[int, str]]:
-    """Live processes (not zombies) of session ``sid``: (pid, command line)"""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[3]) != sid or fields[0] == "Z":
-                continue
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, ValueError, IndexError):
-            continue
-        found.append((int(entry.name), cmd.strip()))
-    return found
-
-
-def kill_session(sid: int, deadline: float = 10) -> list[tuple[int, str]]:
-    """SIGKILL every process of session ``sid`` (all started by one run of ours), by
-    pid; returns those that were alive"""
-    alive = session_processes(sid)
-    for pid, _ in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    end = time.monotonic() + deadline
-    while session_processes(sid) and time.monotonic() < end:
-        time.sleep(0.1)
-    return alive
 
 
 class Load:

@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 CLONE = Path(os.environ.get("MUT_CLONE", Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(CLONE))
+
+from seriestool.console import Console  # noqa: E402
+from seriestool.project import Project  # noqa: E402
+from seriestool.runpytest import run_pytest  # noqa: E402
+
 WORK = CLONE / "build" / "work"
 OUT = CLONE / "build" / "mutations"
 
@@ -1259,52 +1263,28 @@ def restore(file: str) -> None:
 
 
 def run_tests(files: list[str], tag: str) -> dict:
-    """Run pytest as `seriestool test PATH` does (seriestool/runpytest.py), plus a
-    plugin that turns off hypothesis shrinking and a per-test signal timeout."""
+    """Run the test files as `seriestool test PATH` does (seriestool/runpytest.py), plus
+    a plugin that turns off hypothesis shrinking and a per-test signal timeout."""
     OUT.mkdir(parents=True, exist_ok=True)
     xml = OUT / f"{tag}.xml"
     xml.unlink(missing_ok=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = f"{CLONE}:{Path(__file__).resolve().parent}"
-    env.pop("SERIESTOOL_EXPECT_VERSION", None)
-    env["SERIESTOOL_SOURCE_TREE"] = str(WORK.resolve())
-    cmd = [
-        str(CLONE / "build/dev-venv/bin/pytest"),
-        "--noconftest",
-        "-p",
-        "seriestool.pytest_harness",
-        "-p",
-        "noshrink",
-        "--import-mode=importlib",
-        "-c",
-        str(WORK / "pyproject.toml"),
-        "--rootdir",
-        str(WORK),
-        "--color=auto",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "-p",
-        "no:randomly",
-        "-o",
-        "timeout=120",
-        "-o",
-        "timeout_method=signal",
-        "--tb=line",
-        "-o",
-        "junit_family=xunit2",
-        f"--junitxml={xml}",
-        *[str(WORK / F[f]) for f in files],
+    project = Project.load(CLONE)
+    extra = [
+        *("-p", "mutations.noshrink", "-q", "-p", "no:randomly", "--tb=line"),
+        *("-o", "timeout=120", "-o", "timeout_method=signal"),
+        *("-o", "junit_family=xunit2", f"--junitxml={xml}"),
     ]
     t0 = time.time()
-    cwd = Path(tempfile.mkdtemp(prefix="mut3-pytest-"))
-    try:
-        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-        tail = (p.stdout + p.stderr)[-600:]
-    except subprocess.TimeoutExpired:
-        tail = "TIMEOUT (900s)"
-    finally:
-        shutil.rmtree(cwd, ignore_errors=True)
+    ran = run_pytest(
+        project,
+        project.dev_venv_dir,
+        WORK,
+        [WORK / F[f] for f in files],
+        extra,
+        OUT / f"{tag}.log",
+        Console(),
+        source_tree=WORK.resolve(),
+    )
     failed, passed = [], []
     if xml.exists():
         for tc in ET.parse(xml).getroot().iter("testcase"):
@@ -1312,7 +1292,12 @@ def run_tests(files: list[str], tag: str) -> dict:
             bad = tc.find("failure") is not None or tc.find("error") is not None
             skipped = tc.find("skipped") is not None
             (failed if bad else passed).append(name) if not skipped else None
-    return {"failed": failed, "passed": len(passed), "secs": round(time.time() - t0), "tail": tail}
+    return {
+        "failed": failed,
+        "passed": len(passed),
+        "secs": round(time.time() - t0),
+        "tail": ran.output[-600:],
+    }
 
 
 def main(argv: list[str]) -> None:

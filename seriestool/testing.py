@@ -141,17 +141,7 @@ def run_cross_version(project: Project, console: Console) -> Result:
     """``compat/cross_version.py``: the patched build against pristine 2026.8.0, both
     ways, as separate processes; its last line says what passed.
     """
-    script = project.root / "compat" / "cross_version.py"
-    if not script.exists():
-        return Result(Status.EMPTY)
-    timer = Timer()
-    log = fresh_log(project.logs_dir / "cross-version.log")
-    ran = console.run([sys.executable, script], project.root, log)
-    lines = [line for line in ran.output.splitlines() if line.startswith("summary: ")]
-    detail = lines[-1].removeprefix("summary: ") if lines else "no summary"
-    result = Result(Status.PASSED if ran.returncode == 0 else Status.FAILED, detail)
-    console.step(CROSS_VERSION, result, timer.seconds, project.rel(log), ran.output)
-    return result
+    return _run_compat_script(project, CROSS_VERSION, "cross_version.py", [], console)
 
 
 def run_upstream_matrix(project: Project, pytest_args: Sequence[str], console: Console) -> Result:
@@ -159,21 +149,31 @@ def run_upstream_matrix(project: Project, pytest_args: Sequence[str], console: C
     under upstream's own ``conftest.py``, on Python 3.10 to 3.13; skipped on a machine
     without the snapshot of upstream it clones (see compat/README.md).
     """
-    script = project.root / "compat" / "upstream_matrix.py"
+    args = ["--skip-without-mirror", *(["--", *pytest_args] if pytest_args else [])]
+    return _run_compat_script(project, UPSTREAM_MATRIX, "upstream_matrix.py", args, console)
+
+
+def _run_compat_script(
+    project: Project, step: str, name: str, args: list[str], console: Console
+) -> Result:
+    """Run ``compat/<name>`` as one step. Its last ``summary: ...`` line is the step's
+    detail; a line ``...skipped: <why>`` with exit status 0 means it could not run here.
+    """
+    script = project.root / "compat" / name
     if not script.exists():
         return Result(Status.EMPTY)
     timer = Timer()
-    log = fresh_log(project.logs_dir / "upstream-matrix.log")
-    args = ["--skip-without-mirror", *(["--", *pytest_args] if pytest_args else [])]
+    log = fresh_log(project.logs_dir / f"{name.removesuffix('.py').replace('_', '-')}.log")
     ran = console.run([sys.executable, script, *args], project.root, log)
-    skipped = [line for line in ran.output.splitlines() if "skipped: no snapshot" in line]
-    if ran.returncode == 0 and skipped:
-        result = Result(Status.UNAVAILABLE, f"skipped: {skipped[-1].split('skipped: ', 1)[1]}")
+    output = ran.output.splitlines()
+    skipped = [line.split("skipped: ", 1)[1] for line in output if "skipped: " in line]
+    summaries = [line.removeprefix("summary: ") for line in output if line.startswith("summary: ")]
+    if ran.returncode == 0 and skipped and not summaries:
+        result = Result(Status.UNAVAILABLE, f"skipped: {skipped[-1]}")
     else:
-        lines = [line for line in ran.output.splitlines() if line.startswith("summary: ")]
-        detail = lines[-1].removeprefix("summary: ") if lines else "no summary"
+        detail = summaries[-1] if summaries else "no summary"
         result = Result(Status.PASSED if ran.returncode == 0 else Status.FAILED, detail)
-    console.step(UPSTREAM_MATRIX, result, timer.seconds, project.rel(log), ran.output)
+    console.step(step, result, timer.seconds, project.rel(log), ran.output)
     return result
 
 
